@@ -1,0 +1,1 @@
+"""Database layer: engine, models, migrations, tenant-bound sessions, transactions, storage."""

@@ -1,0 +1,44 @@
+"""Customers (the dealership's CRM records) and notes on them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, BigId, TenantMixin, Timestamp, Timestamps, Versioned, tenant_fk
+
+
+class Customer(TenantMixin, Versioned, Timestamps, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_dealership_id_email", "dealership_id", func.lower(text("email"))),
+        Index("ix_customers_dealership_id_phone", "dealership_id", "phone"),
+        Index("ix_customers_dealership_id_last_name", "dealership_id", "last_name", "first_name"),
+    )
+
+    first_name: Mapped[str] = mapped_column(Text)
+    last_name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)  # E.164
+    alternate_phone: Mapped[str | None] = mapped_column(Text)  # E.164
+    address_line1: Mapped[str | None] = mapped_column(Text)
+    address_line2: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(Text)
+    postal_code: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)  # lead source, e.g. "walk-in"
+    archived_at: Mapped[Timestamp | None]
+
+
+class CustomerNote(TenantMixin, Base):
+    __tablename__ = "customer_notes"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        tenant_fk("author_id", "users"),
+        Index("ix_customer_notes_customer", "dealership_id", "customer_id", "created_at"),
+    )
+
+    customer_id: Mapped[BigId]
+    author_id: Mapped[BigId]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[Timestamp] = mapped_column(server_default=func.now())
