@@ -1,0 +1,78 @@
+"""The process's one async engine and its connection pool, built from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db.instrumentation import POOL_COLLECTOR, instrument
+from db.urls import async_url
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """How DB_* settings map onto SQLAlchemy's QueuePool (see README, "Connection pool").
+
+    max_size        -> pool_size (max_overflow=0): SQLAlchemy closes overflow connections as
+                       soon as they are returned, which would churn connections under load.
+    min_size        -> connections opened at start-up by warm(); QueuePool never shrinks an
+                       idle pool below what it has opened, and never pre-opens on its own.
+    connect_timeout -> asyncpg's connect timeout and pool_timeout (the wait for a free
+                       connection when all max_size are in use).
+    idle_timeout    -> pool_recycle: a connection older than this is replaced at checkout.
+                       That is an age limit, not an idle limit; QueuePool has no idle reaper.
+    statement_timeout -> PostgreSQL's statement_timeout for every session.
+    """
+
+    url: str
+    max_size: int = 20
+    min_size: int = 5
+    connect_timeout_ms: int = 10_000
+    idle_timeout_ms: int = 30_000
+    statement_timeout_ms: int = 30_000
+    slow_query_ms: int = 1_000
+    pre_ping: bool = True
+    application_name: str = "dealerdesk"
+
+
+def create_engine(config: PoolConfig) -> AsyncEngine:
+    engine = create_async_engine(
+        async_url(config.url),
+        pool_size=config.max_size,
+        max_overflow=0,
+        pool_timeout=config.connect_timeout_ms / 1000,
+        pool_recycle=max(config.idle_timeout_ms / 1000, 1),
+        pool_pre_ping=config.pre_ping,
+        connect_args={
+            "timeout": config.connect_timeout_ms / 1000,
+            "server_settings": {
+                "statement_timeout": str(config.statement_timeout_ms),
+                "application_name": config.application_name,
+                # Short OLTP queries: JIT compilation only ever adds latency here.
+                "jit": "off",
+            },
+        },
+    )
+    instrument(engine, config.slow_query_ms)
+    POOL_COLLECTOR.engines.append(engine)
+    return engine
+
+
+async def warm(engine: AsyncEngine, count: int) -> None:
+    """Open `count` connections now, so the first requests do not pay for connecting."""
+    if count <= 0:
+        return
+    conns: list[AsyncConnection] = []
+    try:
+        conns = list(await asyncio.gather(*(engine.connect() for _ in range(count))))
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    if engine in POOL_COLLECTOR.engines:
+        POOL_COLLECTOR.engines.remove(engine)
+    await engine.dispose()

@@ -1,0 +1,118 @@
+"""Timing of every SQL statement, the slow-statement log, and database metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, ExecutionContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+log = logging.getLogger("dealerdesk.sql")
+
+SQL_STATEMENTS = Counter("dealerdesk_sql_statements_total", "SQL statements executed")
+SQL_DURATION = Histogram(
+    "dealerdesk_sql_statement_duration_seconds",
+    "SQL statement duration",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SQL_SLOW = Counter("dealerdesk_sql_slow_statements_total", "Statements above the slow threshold")
+TRANSACTIONS = Counter("dealerdesk_db_transactions_total", "Units of work by outcome", ["outcome"])
+TRANSACTION_RETRIES = Counter(
+    "dealerdesk_db_transaction_retries_total", "Units of work retried, by reason", ["reason"]
+)
+
+
+@dataclass
+class StatementStats:
+    """Per-request tally, read by the request logger."""
+
+    count: int = 0
+    seconds: float = 0.0
+
+
+current_stats: ContextVar[StatementStats | None] = ContextVar("sql_stats", default=None)
+
+_START_KEY = "dealerdesk_started"
+
+
+def instrument(engine: AsyncEngine, slow_threshold_ms: int) -> None:
+    """Attach statement timing to an engine. Parameters are never logged: they carry
+    customers' personal data."""
+    sync_engine: Engine = engine.sync_engine
+    threshold = slow_threshold_ms / 1000.0
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before(
+        conn: Connection,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
+        conn.info.setdefault(_START_KEY, []).append(time.perf_counter())
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _after(
+        conn: Connection,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
+        elapsed = time.perf_counter() - conn.info[_START_KEY].pop()
+        SQL_STATEMENTS.inc()
+        SQL_DURATION.observe(elapsed)
+        stats = current_stats.get()
+        if stats is not None:
+            stats.count += 1
+            stats.seconds += elapsed
+        if elapsed >= threshold:
+            SQL_SLOW.inc()
+            log.warning(
+                "slow statement",
+                extra={"duration_ms": round(elapsed * 1000, 1), "statement": statement[:500]},
+            )
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _error(context: object) -> None:
+        conn = getattr(context, "connection", None)
+        if conn is not None and conn.info.get(_START_KEY):
+            conn.info[_START_KEY].pop()
+
+
+class PoolCollector(Collector):
+    """Reports the pool's connections at scrape time instead of tracking every checkout."""
+
+    def __init__(self) -> None:
+        self.engines: list[AsyncEngine] = []
+
+    def collect(self) -> Iterable[Metric]:
+        gauge = GaugeMetricFamily(
+            "dealerdesk_db_pool_connections", "Pooled connections by state", labels=["state"]
+        )
+        checked_out = idle = overflow = 0
+        for engine in self.engines:
+            pool = engine.sync_engine.pool
+            if isinstance(pool, QueuePool):
+                checked_out += pool.checkedout()
+                idle += pool.checkedin()
+                overflow += max(pool.overflow(), 0)
+        gauge.add_metric(["in_use"], checked_out)
+        gauge.add_metric(["idle"], idle)
+        gauge.add_metric(["overflow"], overflow)
+        yield gauge
+
+
+POOL_COLLECTOR = PoolCollector()
+REGISTRY.register(POOL_COLLECTOR)

@@ -1,0 +1,104 @@
+"""Tenant-bound database sessions.
+
+Every transaction opened by a TenantDB first runs, in the same round trip, `SET LOCAL ROLE`
+to the application role (which row-level security applies to, even when DATABASE_URL names
+a superuser) and sets `app.dealership_id` for the policies. Both are transaction-local, so a
+pooled connection carries nothing over to the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+from db.transactions import TX_TIMEOUT_KEY, TxOptions, run_transaction
+
+T = TypeVar("T")
+
+APP_ROLE = "dealerdesk_app"
+TENANT_SETTING = "app.dealership_id"
+DEALERSHIP_KEY = "dealership_id"
+
+_BIND_READ = text(
+    "SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true)"
+)
+_BIND_UNIT = text(
+    "SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true),"
+    " set_config('statement_timeout', :timeout, true),"
+    " set_config('lock_timeout', :timeout, true),"
+    " set_config('idle_in_transaction_session_timeout', :timeout, true)"
+)
+
+
+class TenantSession(Session):
+    """The synchronous half of every tenant-bound AsyncSession; see _bind_tenant."""
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    dealership = session.info.get(DEALERSHIP_KEY)
+    params = {"role": APP_ROLE, "dealership": "" if dealership is None else str(dealership)}
+    timeout_ms = session.info.get(TX_TIMEOUT_KEY)
+    if timeout_ms is None:
+        connection.execute(_BIND_READ, params)
+    else:
+        connection.execute(_BIND_UNIT, {**params, "timeout": str(timeout_ms)})
+
+
+def tenant_session(engine: AsyncEngine, dealership_id: int | None) -> AsyncSession:
+    session = AsyncSession(
+        engine, sync_session_class=TenantSession, expire_on_commit=False, autoflush=True
+    )
+    session.info[DEALERSHIP_KEY] = dealership_id
+    return session
+
+
+class TenantDB:
+    """One request's (or one job's) database: a single AsyncSession bound to one dealership.
+
+    GraphQL resolves sibling fields concurrently, and an AsyncSession must never be used by
+    two coroutines at once, so every use goes through `session()` (or `transaction()`),
+    which holds a lock for its duration.
+    """
+
+    def __init__(self, engine: AsyncEngine, dealership_id: int | None) -> None:
+        self.dealership_id = dealership_id
+        self._session = tenant_session(engine, dealership_id)
+        self._lock = asyncio.Lock()
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""
+        self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """Exclusive use of the session for reads. The first use opens the request's read
+        transaction; close() ends it."""
+        async with self._lock:
+            yield self._session
+
+    async def transaction(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        options: TxOptions = TxOptions(),  # noqa: B008 - frozen dataclass
+    ) -> T:
+        """Run a unit of work atomically through the transaction manager."""
+        async with self._lock:
+            result = await run_transaction(self._session, work, options)
+        for callback in self._after_commit:
+            callback()
+        return result
+
+    async def close(self) -> None:
+        """End the read transaction (rolled back: only units of work write) and return the
+        connection to the pool. Idempotent."""
+        async with self._lock:
+            await self._session.close()
