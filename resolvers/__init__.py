@@ -1,0 +1,1 @@
+"""Resolvers (one module per domain), the request context and its dataloaders."""

@@ -1,0 +1,118 @@
+"""Per-request dataloaders: every relation is fetched in one statement per batch.
+
+Built fresh for each request in the context getter and cleared after each committed unit of
+work, so a cache never outlives its request nor serves another tenant's rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar, cast
+
+from aiodataloader import DataLoader
+from sqlalchemy import BigInteger, Column, Table, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
+
+from db import models
+from db.tenant import TenantDB
+from schema.base import from_row
+from schema.dealerships import Dealership
+from schema.users import User
+
+T = TypeVar("T")
+
+
+class MissingRow(LookupError):
+    """A required relation points at a row this session cannot see."""
+
+
+_BIGINT_ARRAY = cast("TypeEngine[list[int]]", ARRAY(BigInteger))
+
+
+def _ids_param(name: str, keys: Sequence[int]) -> BindParameter[list[int]]:
+    # `= ANY($1)` keeps the SQL text (and asyncpg's prepared statement) the same for any batch.
+    return bindparam(name, list(keys), type_=_BIGINT_ARRAY)
+
+
+class ByIdLoader(DataLoader[int, T | None], Generic[T]):
+    """Rows of one table by primary key, built into GraphQL objects."""
+
+    def __init__(self, db: TenantDB, table: Table, build: Callable[[Row[tuple[object, ...]]], T]):
+        super().__init__()
+        self._db = db
+        self._table = table
+        self._build = build
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[T | None]:
+        stmt = select(self._table).where(self._table.c.id == any_(_ids_param("ids", keys)))
+        async with self._db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        by_id = {row.id: self._build(row) for row in rows}
+        return [by_id.get(key) for key in keys]
+
+    async def load_one(self, key: int) -> T:
+        value = await self.load(key)
+        if value is None:
+            raise MissingRow(f"{self._table.name} {key}")
+        return value
+
+
+class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
+    """Child rows grouped by a parent id column (one-to-many)."""
+
+    def __init__(
+        self,
+        db: TenantDB,
+        table: Table,
+        parent: Column[int],
+        build: Callable[[Row[tuple[object, ...]]], T],
+        order_by: Sequence[Column[object]] = (),
+    ):
+        super().__init__()
+        self._db = db
+        self._table = table
+        self._parent = parent
+        self._build = build
+        self._order_by = order_by or (table.c.id,)
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[list[T]]:
+        stmt = (
+            select(self._table)
+            .where(self._parent == any_(_ids_param("ids", keys)))
+            .order_by(*self._order_by)
+        )
+        async with self._db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[T]] = defaultdict(list)
+        parent_key = self._parent.key
+        for row in rows:
+            grouped[row._mapping[parent_key]].append(self._build(row))
+        return [grouped.get(key, []) for key in keys]
+
+
+def _builder(cls: type[T]) -> Callable[[Row[tuple[object, ...]]], T]:
+    return lambda row: from_row(cls, row)
+
+
+def table_of(model: type[models.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class Loaders:
+    """The request's loaders, one attribute per relation."""
+
+    def __init__(self, db: TenantDB) -> None:
+        self.dealership = ByIdLoader(db, table_of(models.Dealership), _builder(Dealership))
+        self.user = ByIdLoader(db, table_of(models.User), _builder(User))
+        db.on_commit(self.clear_all)
+
+    def clear_all(self) -> None:
+        for loader in vars(self).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()

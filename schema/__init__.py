@@ -1,0 +1,2 @@
+"""Strawberry types, inputs and error types, one module per domain; `schema.root` assembles
+the executable schema."""

@@ -1,0 +1,62 @@
+"""Schema extensions: error policy and releasing the request's database session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from db.errors import DomainError
+
+log = logging.getLogger("dealerdesk.graphql")
+
+INTERNAL_MESSAGE = "Internal server error"
+
+
+class ErrorPolicy(SchemaExtension):
+    """Clients see domain refusals with a stable `extensions.code`; anything unexpected is
+    masked to a generic message carrying the request id, and logged in full."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        context = self.execution_context.context
+        request_id = str(getattr(context, "request_id", ""))
+        result.errors = [self._public(error, request_id) for error in result.errors]
+
+    def _public(self, error: GraphQLError, request_id: str) -> GraphQLError:
+        original = error.original_error
+        if original is None:
+            # Syntax and validation errors: safe to show as they are.
+            return error
+        if isinstance(original, DomainError):
+            error.extensions = {**(error.extensions or {}), "code": original.code}
+            return error
+        log.error(
+            "unhandled error in resolver",
+            exc_info=original,
+            extra={"request_id": request_id, "path": error.path},
+        )
+        return GraphQLError(
+            INTERNAL_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
+
+
+class ReleaseSession(SchemaExtension):
+    """Return the request's connection to the pool as soon as execution ends, before the
+    response is serialised. The HTTP endpoint closes it again as a safety net."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            db = getattr(self.execution_context.context, "db", None)
+            if db is not None:
+                await db.close()

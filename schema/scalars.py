@@ -1,0 +1,46 @@
+"""Custom scalars: Money as an exact decimal string."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NewType
+
+import strawberry
+
+CENT = Decimal("0.01")
+MONEY_LIMIT = Decimal("10000000000")  # NUMERIC(12, 2)
+
+
+def _serialize_money(value: Decimal) -> str:
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def parse_money(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError('Money must be a decimal string such as "1234.50"')
+    try:
+        # str() first: a JSON number arrives as a float, and Decimal(float) is inexact.
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(
+            f'Money must be a decimal string such as "1234.50", not {value!r}'
+        ) from None
+    if not amount.is_finite():
+        raise ValueError("Money must be a finite amount")
+    if amount != amount.quantize(CENT):
+        raise ValueError("Money has at most two decimal places")
+    if abs(amount) >= MONEY_LIMIT:
+        raise ValueError("Money must be below 10,000,000,000")
+    return amount.quantize(CENT)
+
+
+Money = strawberry.scalar(
+    NewType("Money", Decimal),
+    name="Money",
+    description=(
+        'An amount in US dollars as an exact decimal string with two places, e.g. "31999.00". '
+        "Inputs also accept integers; never floating point on output."
+    ),
+    serialize=_serialize_money,
+    parse_value=parse_money,
+)

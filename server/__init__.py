@@ -1,0 +1,1 @@
+"""The Starlette application, its command line, configuration and request plumbing."""

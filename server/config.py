@@ -1,0 +1,121 @@
+"""Process configuration, read once from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / ".data"
+
+Millis = Annotated[int, Field(ge=0)]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """Raised with a message that names each bad variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    app_env: Environment = Environment.DEVELOPMENT
+    # A libpq-style URL (postgresql://user@host:port/db). None means: start the embedded server.
+    database_url: str | None = None
+
+    db_pool_max: int = Field(20, ge=1, le=1000)
+    db_pool_min: int = Field(5, ge=0, le=1000)
+    db_connect_timeout: Millis = 10_000
+    db_idle_timeout: Millis = 30_000
+    db_statement_timeout: Millis = 30_000
+    db_slow_query_threshold: Millis = 1_000
+    db_pool_pre_ping: bool = True
+
+    # HMAC secret for access tokens. Development falls back to a per-checkout secret on disk.
+    auth_token_secret: SecretStr | None = None
+    auth_token_issuer: str = "dealerdesk"  # noqa: S105 - a name, not a secret
+    auth_token_audience: str = "dealerdesk-api"  # noqa: S105
+    auth_access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
+    dev_token_ttl_seconds: int = Field(30 * 86_400, ge=60)
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0]
+        if "://" not in value or scheme not in {"postgresql", "postgres", "postgresql+asyncpg"}:
+            raise ValueError("must be a URL like postgresql://user@host:5432/dbname")
+        return value
+
+    @field_validator("auth_token_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> Settings:
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        if self.app_env is Environment.PRODUCTION:
+            if self.auth_token_secret is None:
+                raise ValueError("AUTH_TOKEN_SECRET is required when APP_ENV=production")
+            if self.database_url is None:
+                raise ValueError("DATABASE_URL is required when APP_ENV=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is Environment.PRODUCTION
+
+    def token_secret(self) -> str:
+        if self.auth_token_secret is not None:
+            return self.auth_token_secret.get_secret_value()
+        return _development_secret()
+
+
+def _development_secret() -> str:
+    """A random secret kept in the git-ignored data folder, so `dealerdesk token` and the
+    server agree without configuration on a developer's machine."""
+    path = DATA_DIR / "dev-token-secret"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper()
+            if not name:
+                lines.append(f"  {err['msg']}")
+            elif "SECRET" in name or "URL" in name:  # may hold credentials: never echo them
+                lines.append(f"  {name}: {err['msg']}")
+            else:
+                lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
