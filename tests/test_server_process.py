@@ -1,0 +1,96 @@
+"""The real server process: serves over HTTP, and on SIGTERM stops accepting, lets the
+request in flight finish, and exits cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from db.models.enums import Role
+from db.urls import async_url
+from server.config import Settings
+from tests.factories import Factory
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _wait_healthy(url: str, deadline: float) -> None:
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(f"{url}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def test_sigterm_drains_in_flight_requests(
+    database_url: str, settings: Settings, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    token = tenant.tokens[Role.ADMIN]
+    port = _free_port()
+    assert settings.auth_token_secret is not None
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AUTH_TOKEN_SECRET": settings.auth_token_secret.get_secret_value(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    admin = create_async_engine(async_url(database_url), poolclass=NullPool)
+    try:
+        await _wait_healthy(base, time.monotonic() + 30)
+        async with admin.connect() as conn:
+            # Hold a lock that the request's read must wait for: it stays in flight.
+            await conn.execute(text("LOCK TABLE dealerships IN ACCESS EXCLUSIVE MODE"))
+            async with httpx.AsyncClient(timeout=30) as http:
+                in_flight = asyncio.create_task(
+                    http.post(
+                        f"{base}/graphql",
+                        json={"query": "{ dealership { code } }"},
+                        headers={"authorization": f"Bearer {token}"},
+                    )
+                )
+                await asyncio.sleep(0.5)
+                process.send_signal(signal.SIGTERM)
+                await asyncio.sleep(0.5)
+                assert process.poll() is None, "exited with a request in flight"
+                async with httpx.AsyncClient(timeout=2) as other:
+                    try:
+                        refused = (await other.get(f"{base}/health")).status_code != 200
+                    except httpx.TransportError:
+                        refused = True
+                assert refused, "still accepting new requests after SIGTERM"
+                await conn.rollback()  # release the lock
+                response = await in_flight
+        assert response.status_code == 200
+        assert response.json() == {"data": {"dealership": {"code": tenant.code}}}
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await admin.dispose()
