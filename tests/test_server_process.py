@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -53,11 +52,16 @@ async def test_sigterm_drains_in_flight_requests(
         "DATABASE_URL": database_url,
         "AUTH_TOKEN_SECRET": settings.auth_token_secret.get_secret_value(),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     admin = create_async_engine(async_url(database_url), poolclass=NullPool)
@@ -77,7 +81,7 @@ async def test_sigterm_drains_in_flight_requests(
                 await asyncio.sleep(0.5)
                 process.send_signal(signal.SIGTERM)
                 await asyncio.sleep(0.5)
-                assert process.poll() is None, "exited with a request in flight"
+                assert process.returncode is None, "exited with a request in flight"
                 async with httpx.AsyncClient(timeout=2) as other:
                     try:
                         refused = (await other.get(f"{base}/health")).status_code != 200
@@ -88,9 +92,9 @@ async def test_sigterm_drains_in_flight_requests(
                 response = await in_flight
         assert response.status_code == 200
         assert response.json() == {"data": {"dealership": {"code": tenant.code}}}
-        assert process.wait(timeout=20) == 0
+        assert await asyncio.wait_for(process.wait(), 20) == 0
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait()
+            await process.wait()
         await admin.dispose()
