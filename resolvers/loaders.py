@@ -7,20 +7,24 @@ work, so a cache never outlives its request nor serves another tenant's rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
-from sqlalchemy import BigInteger, Column, Table, any_, bindparam, select
+from sqlalchemy import BigInteger, Column, ColumnElement, Table, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from db import models
+from db.storage import customers
 from db.tenant import TenantDB
 from schema.base import from_row
+from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
+from schema.relay import to_global_id
 from schema.users import User
 
 T = TypeVar("T")
@@ -70,7 +74,7 @@ class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
         table: Table,
         parent: Column[int],
         build: Callable[[Row[tuple[object, ...]]], T],
-        order_by: Sequence[Column[object]] = (),
+        order_by: Sequence[ColumnElement[object]] = (),
     ):
         super().__init__()
         self._db = db
@@ -94,6 +98,31 @@ class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
         return [grouped.get(key, []) for key in keys]
 
 
+K = TypeVar("K")
+S = TypeVar("S")
+
+
+class BatchLoader(DataLoader[K, T], Generic[K, S, T]):
+    """A loader over a storage function that answers for many keys in one statement and
+    returns results aligned with the keys."""
+
+    def __init__(
+        self,
+        db: TenantDB,
+        fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[list[S]]],
+        build: Callable[[S], T],
+    ):
+        super().__init__()
+        self._db = db
+        self._fetch = fetch
+        self._build = build
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[T]:
+        async with self._db.session() as session:
+            results = await self._fetch(session, keys)
+        return [self._build(result) for result in results]
+
+
 def _builder(cls: type[T]) -> Callable[[Row[tuple[object, ...]]], T]:
     return lambda row: from_row(cls, row)
 
@@ -104,12 +133,44 @@ def table_of(model: type[models.Base]) -> Table:
     return table
 
 
+def history_entry(entry: customers.HistoryEntry) -> CustomerHistoryEntry:
+    return CustomerHistoryEntry(
+        kind=CustomerHistoryKind(entry.kind),
+        occurred_at=entry.occurred_at,
+        summary=entry.summary,
+        subject_id=to_global_id(entry.entity_type, entry.entity_id),
+    )
+
+
 class Loaders:
     """The request's loaders, one attribute per relation."""
 
     def __init__(self, db: TenantDB) -> None:
         self.dealership = ByIdLoader(db, table_of(models.Dealership), _builder(Dealership))
         self.user = ByIdLoader(db, table_of(models.User), _builder(User))
+        self.customer = ByIdLoader(db, table_of(models.Customer), _builder(Customer))
+        self.customer_note = ByIdLoader(db, table_of(models.CustomerNote), _builder(CustomerNote))
+        self.customer_notes = ByParentLoader(
+            db,
+            table_of(models.CustomerNote),
+            table_of(models.CustomerNote).c.customer_id,
+            _builder(CustomerNote),
+            order_by=(table_of(models.CustomerNote).c.created_at.desc(),),
+        )
+        self.customer_history: BatchLoader[
+            int, list[customers.HistoryEntry], list[CustomerHistoryEntry]
+        ] = BatchLoader(
+            db,
+            lambda s, ids: customers.histories(s, customer_ids=ids),
+            lambda entries: [history_entry(e) for e in entries],
+        )
+        self.customer_duplicates: BatchLoader[int, list[models.Customer], list[Customer]] = (
+            BatchLoader(
+                db,
+                lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
+                lambda rows: [from_row(Customer, r) for r in rows],
+            )
+        )
         db.on_commit(self.clear_all)
 
     def clear_all(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import strawberry
+
 from db.errors import Unauthenticated
 from resolvers.context import Info
 from schema.dealerships import Dealership
@@ -21,3 +23,13 @@ async def viewer(info: Info) -> Viewer:
 async def dealership(info: Info) -> Dealership:
     principal = info.context.require_principal()
     return await info.context.loaders.dealership.load_one(principal.dealership_id)
+
+
+@strawberry.type
+class ViewerQuery:
+    viewer: Viewer = strawberry.field(
+        resolver=viewer, description="The signed-in user and their dealership."
+    )
+    dealership: Dealership = strawberry.field(
+        resolver=dealership, description="The signed-in user's dealership."
+    )

@@ -81,3 +81,13 @@ def error_from_domain(exc: domain.DomainError) -> Error:
     if isinstance(exc, domain.TransactionTimeout):
         return OperationTimeoutError(message=exc.message, code=exc.code, field=field)
     return ValidationError(message=exc.message, code=exc.code, field=field)
+
+
+# The errors any mutation can answer with; each payload union adds its own.
+CommonErrors = (
+    ValidationError
+    | ResourceNotFoundError
+    | MultiTenantViolationError
+    | PermissionDeniedError
+    | OperationTimeoutError
+)

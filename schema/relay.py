@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
@@ -64,3 +65,9 @@ class Connection(Generic[T]):
     @strawberry.field(description="How many items the whole list has, ignoring pagination.")
     async def total_count(self) -> int:
         return await self.count()
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"

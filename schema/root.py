@@ -5,21 +5,16 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.tools import merge_types
 
-import resolvers.viewer
-from schema.dealerships import Dealership
+from resolvers.customers import CustomerMutation, CustomerQuery
+from resolvers.nodes import NodeQuery
+from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
-from schema.viewer import Viewer
 
-
-@strawberry.type
-class Query:
-    viewer: Viewer = strawberry.field(
-        resolver=resolvers.viewer.viewer, description="The signed-in user and their dealership."
-    )
-    dealership: Dealership = strawberry.field(
-        resolver=resolvers.viewer.dealership, description="The signed-in user's dealership."
-    )
+# One root type per domain, each beside its resolvers; adding a domain adds one entry here.
+Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery))
+Mutation = merge_types("Mutation", (CustomerMutation,))
 
 
 class DealerdeskSchema(strawberry.Schema):
@@ -30,6 +25,7 @@ class DealerdeskSchema(strawberry.Schema):
 
 schema = DealerdeskSchema(
     query=Query,
+    mutation=Mutation,
     extensions=[
         ErrorPolicy,
         ReleaseSession,

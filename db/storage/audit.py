@@ -1,0 +1,120 @@
+"""Writing the audit trails: a row per successful change (in the change's own transaction),
+and security events (in a transaction of their own, so a refusal is kept even though the
+refused change is rolled back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditLog, Base, SecurityAuditLog
+from db.types import JSONObject, JSONValue
+
+# Bookkeeping columns whose change says nothing a reviewer needs.
+_NOISE = frozenset({"updated_at", "created_at"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: the signed-in user of a dealership, in a request."""
+
+    dealership_id: int
+    user_id: int | None
+    request_id: str | None = None
+
+
+def jsonable(value: object) -> JSONValue:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def snapshot(row: Base, *, redact: frozenset[str] = frozenset()) -> JSONObject:
+    """The row's column values as JSON; `redact` names columns recorded only as changed."""
+    mapper = inspect(type(row))
+    values: JSONObject = {}
+    for attr in mapper.column_attrs:
+        key = attr.key
+        if key in _NOISE:
+            continue
+        values[key] = "[redacted]" if key in redact else jsonable(getattr(row, key))
+    return values
+
+
+def diff(before: JSONObject | None, after: JSONObject | None) -> JSONObject:
+    """{"field": {"before": .., "after": ..}} for each field that differs."""
+    old = before or {}
+    new = after or {}
+    changes: JSONObject = {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key) or before is None or after is None:
+            changes[key] = {"before": old.get(key), "after": new.get(key)}
+    return changes
+
+
+async def record_change(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    before: JSONObject | None,
+    after: JSONObject | None,
+) -> AuditLog:
+    entry = AuditLog(
+        dealership_id=actor.dealership_id,
+        user_id=actor.user_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=diff(before, after),
+        request_id=actor.request_id,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def record_security_event(
+    session: AsyncSession,
+    *,
+    dealership_id: int | None,
+    user_id: int | None,
+    event: str,
+    outcome: str,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+    request_id: str | None = None,
+    details: JSONObject | None = None,
+) -> None:
+    session.add(
+        SecurityAuditLog(
+            dealership_id=dealership_id or 0,
+            user_id=user_id,
+            event=event,
+            outcome=outcome,
+            client_ip=client_ip,
+            user_agent=(user_agent or "")[:500] or None,
+            request_id=request_id,
+            details=details or {},
+        )
+    )
+    await session.flush()

@@ -1,0 +1,49 @@
+"""`node(id:)` and `nodes(ids:)`: any object by its global id, through the request's loaders.
+Each Node type registers how to load it in NODE_LOADERS."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from resolvers.context import Info
+from resolvers.loaders import Loaders
+from schema.relay import Node, from_global_id
+
+NodeLoader = Callable[[Loaders, int], Awaitable[Node | None]]
+
+NODE_LOADERS: dict[str, NodeLoader] = {
+    "Dealership": lambda loaders, pk: loaders.dealership.load(pk),
+    "User": lambda loaders, pk: loaders.user.load(pk),
+    "Customer": lambda loaders, pk: loaders.customer.load(pk),
+    "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
+}
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    """The object with this id, or null if there is none you can see."""
+    info.context.require_principal()
+    try:
+        type_name, pk = from_global_id(id)
+    except ValueError:
+        return None
+    load = NODE_LOADERS.get(type_name)
+    return None if load is None else await load(info.context.loaders, pk)
+
+
+async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    """The objects with these ids, in order; null where there is none you can see."""
+    from db.errors import ValidationFailed
+
+    if len(ids) > 100:
+        raise ValidationFailed("at most 100 ids at a time", field=("ids",), code="TOO_MANY_IDS")
+    # Gathered, so that loads of the same type are batched into one statement.
+    return list(await asyncio.gather(*(node(info, i) for i in ids)))
+
+
+@strawberry.type
+class NodeQuery:
+    node: Node | None = strawberry.field(resolver=node)
+    nodes: list[Node | None] = strawberry.field(resolver=nodes)

@@ -1,0 +1,64 @@
+"""Small helpers for tests: reading tables as a dealership, counting SQL statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.tenant import TenantDB
+from schema.relay import from_global_id
+
+
+def pk(global_id: object) -> int:
+    assert isinstance(global_id, str)
+    return from_global_id(global_id)[1]
+
+
+async def rows(
+    engine: AsyncEngine, dealership_id: int, sql: str, **params: object
+) -> list[dict[str, object]]:
+    db = TenantDB(engine, dealership_id)
+    try:
+        async with db.session() as session:
+            result = await session.execute(text(sql), params)
+            return [dict(r._mapping) for r in result.all()]
+    finally:
+        await db.close()
+
+
+async def scalar(engine: AsyncEngine, dealership_id: int, sql: str, **params: object) -> object:
+    found = await rows(engine, dealership_id, sql, **params)
+    return next(iter(found[0].values())) if found else None
+
+
+@dataclass
+class StatementLog:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    @property
+    def data_statements(self) -> list[str]:
+        """Statements other than the per-transaction tenant binding."""
+        return [s for s in self.statements if "set_config('role'" not in s]
+
+
+@contextmanager
+def count_statements(engine: Engine) -> Iterator[StatementLog]:
+    log = StatementLog()
+
+    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
+        log.statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield log
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
