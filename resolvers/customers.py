@@ -14,6 +14,7 @@ from resolvers.context import Info
 from resolvers.ids import decode_id
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
+from resolvers.permissions import requires
 from schema.base import from_row
 from schema.customers import (
     AddCustomerNoteInput,
@@ -41,7 +42,6 @@ INPUT = ("input",)
 
 async def customer(info: Info, id: strawberry.ID) -> Customer | None:
     """A customer of your dealership by id."""
-    info.context.require_principal()
     return await info.context.loaders.customer.load(decode_id(id, "Customer", field=("id",)))
 
 
@@ -55,7 +55,6 @@ async def customers(
     order_by: CustomerOrder | None = None,
 ) -> Connection[Customer]:
     """Your dealership's customers; archived ones only with `filter.includeArchived`."""
-    info.context.require_principal()
     flt = filter or CustomerFilter()
     criteria = storage.CustomerFilter(
         search=flt.search,
@@ -84,7 +83,6 @@ async def find_duplicate_customers(
     info: Info, email: str | None = None, phone: str | None = None
 ) -> list[Customer]:
     """Customers with this e-mail (any case) or phone (any format): check before creating."""
-    info.context.require_principal()
     async with info.context.db.session() as session:
         rows = await storage.find_duplicates(session, email=email, phone=phone)
     return [from_row(Customer, row) for row in rows]
@@ -167,15 +165,31 @@ async def add_customer_note(info: Info, input: AddCustomerNoteInput) -> AddCusto
 
 @strawberry.type
 class CustomerQuery:
-    customer: Customer | None = strawberry.field(resolver=customer)
-    customers: Connection[Customer] = strawberry.field(resolver=customers)
-    find_duplicate_customers: list[Customer] = strawberry.field(resolver=find_duplicate_customers)
+    customer: Customer | None = strawberry.field(
+        resolver=customer, extensions=requires("customer.read")
+    )
+    customers: Connection[Customer] = strawberry.field(
+        resolver=customers, extensions=requires("customer.read")
+    )
+    find_duplicate_customers: list[Customer] = strawberry.field(
+        resolver=find_duplicate_customers, extensions=requires("customer.read")
+    )
 
 
 @strawberry.type
 class CustomerMutation:
-    create_customer: CreateCustomerResult = strawberry.field(resolver=create_customer)
-    update_customer: UpdateCustomerResult = strawberry.field(resolver=update_customer)
-    archive_customer: ArchiveCustomerResult = strawberry.field(resolver=archive_customer)
-    restore_customer: ArchiveCustomerResult = strawberry.field(resolver=restore_customer)
-    add_customer_note: AddCustomerNoteResult = strawberry.field(resolver=add_customer_note)
+    create_customer: CreateCustomerResult = strawberry.field(
+        resolver=create_customer, extensions=requires("customer.write")
+    )
+    update_customer: UpdateCustomerResult = strawberry.field(
+        resolver=update_customer, extensions=requires("customer.write")
+    )
+    archive_customer: ArchiveCustomerResult = strawberry.field(
+        resolver=archive_customer, extensions=requires("customer.write")
+    )
+    restore_customer: ArchiveCustomerResult = strawberry.field(
+        resolver=restore_customer, extensions=requires("customer.write")
+    )
+    add_customer_note: AddCustomerNoteResult = strawberry.field(
+        resolver=add_customer_note, extensions=requires("customer.write")
+    )

@@ -10,6 +10,7 @@ import strawberry
 
 from resolvers.context import Info
 from resolvers.loaders import Loaders
+from resolvers.permissions import requires
 from schema.relay import Node, from_global_id
 
 NodeLoader = Callable[[Loaders, int], Awaitable[Node | None]]
@@ -45,5 +46,5 @@ async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
 
 @strawberry.type
 class NodeQuery:
-    node: Node | None = strawberry.field(resolver=node)
-    nodes: list[Node | None] = strawberry.field(resolver=nodes)
+    node: Node | None = strawberry.field(resolver=node, extensions=requires("node.read"))
+    nodes: list[Node | None] = strawberry.field(resolver=nodes, extensions=requires("node.read"))

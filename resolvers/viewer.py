@@ -6,6 +6,7 @@ import strawberry
 
 from db.errors import Unauthenticated
 from resolvers.context import Info
+from resolvers.permissions import requires
 from schema.dealerships import Dealership
 from schema.viewer import Viewer
 
@@ -28,8 +29,12 @@ async def dealership(info: Info) -> Dealership:
 @strawberry.type
 class ViewerQuery:
     viewer: Viewer = strawberry.field(
-        resolver=viewer, description="The signed-in user and their dealership."
+        resolver=viewer,
+        description="The signed-in user and their dealership.",
+        extensions=requires("viewer.read"),
     )
     dealership: Dealership = strawberry.field(
-        resolver=dealership, description="The signed-in user's dealership."
+        resolver=dealership,
+        description="The signed-in user's dealership.",
+        extensions=requires("viewer.read"),
     )
