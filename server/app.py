@@ -16,18 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from db.engine import PoolConfig, create_engine, dispose, warm
 from db.migrate import current_revision, head_revision
-from db.tenant import TenantDB
-from resolvers.context import Context
-from resolvers.loaders import Loaders
 from schema.root import schema
 from server.config import Settings
+from server.http import GraphQLEndpoint, HTTPOptions
 from server.logs import request_id_from, request_id_var
-from server.tokens import InvalidToken, Principal, TokenSigner
+from server.tokens import TokenSigner
 
 log = logging.getLogger("dealerdesk.app")
 
@@ -64,70 +60,10 @@ def dev_token_ttl(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.dev_token_ttl_seconds)
 
 
-class DealerdeskGraphQL(GraphQL[Context, None]):
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        state: AppState = request.app.state.dealerdesk
-        principal: Principal | None = request.scope.get("dealerdesk.principal")
-        db = TenantDB(state.engine, principal.dealership_id if principal else None)
-        context = Context(
-            request=request,
-            response=response,
-            request_id=request_id_var.get() or "",
-            principal=principal,
-            db=db,
-            loaders=Loaders(db),
-        )
-        request.scope["dealerdesk.context"] = context
-        return context
-
-
-def _unauthorized(message: str, request_id: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "errors": [
-                {
-                    "message": message,
-                    "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id},
-                }
-            ]
-        },
-        status_code=401,
-        headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'
-        },
-    )
-
-
-class GraphQLEndpoint:
-    """Authenticates the bearer token, runs Strawberry, and always releases the session."""
-
-    def __init__(self, graphql: ASGIApp) -> None:
-        self.graphql = graphql
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = request_id_var.get() or ""
-        header = dict(scope.get("headers", [])).get(b"authorization")
-        if header is not None:
-            state: AppState = scope["app"].state.dealerdesk
-            scheme, _, token = header.decode("latin-1").partition(" ")
-            try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise InvalidToken("use an `Authorization: Bearer <token>` header")
-                scope["dealerdesk.principal"] = state.signer.verify(token.strip())
-            except InvalidToken as exc:
-                await _unauthorized(str(exc), request_id)(scope, receive, send)
-                return
-        try:
-            await self.graphql(scope, receive, send)
-        finally:
-            context = scope.get("dealerdesk.context")
-            if isinstance(context, Context):
-                await context.db.close()
-
-
 class RequestIdMiddleware:
+    """Every response carries X-Request-ID (the caller's, when sane), and every log line of
+    the request has it."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -199,15 +135,16 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         finally:
             await dispose(engine)
 
-    graphql = DealerdeskGraphQL(
+    graphql = GraphQLEndpoint(
         schema,
-        graphql_ide=None if settings.is_production else "graphiql",
-        allow_queries_via_get=True,
-        multipart_uploads_enabled=False,
+        HTTPOptions(
+            graphiql=not settings.is_production,
+            max_body_bytes=settings.graphql_max_body_bytes,
+        ),
     )
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint(graphql), methods=["GET", "POST"]),
+            Route("/graphql", graphql),
             Route("/health", health),
             Route("/ready", ready),
             Route("/metrics", metrics),

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     auth_access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
     dev_token_ttl_seconds: int = Field(30 * 86_400, ge=60)
 
+    # Request limits of the GraphQL endpoint.
+    graphql_max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
     log_level: str = "INFO"
 
     @field_validator("database_url")

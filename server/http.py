@@ -1,0 +1,325 @@
+"""GraphQL over HTTP: one endpoint, following the GraphQL-over-HTTP specification.
+
+- GET runs queries only (parameters in the URL); POST runs queries and mutations and needs
+  `Content-Type: application/json`, so a cross-site form or `text/plain` request can never
+  run a mutation (those cannot be sent without a CORS preflight).
+- The response is `application/graphql-response+json` when the client asks for it (request
+  errors then answer 400 without `data`), otherwise `application/json` (always 200).
+- Bearer tokens are verified before anything runs; a bad token answers 401.
+- Batched requests (a JSON array) are refused unless enabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from db.tenant import TenantDB
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from schema.root import DealerdeskSchema
+from server.logs import request_id_var
+from server.tokens import InvalidToken, Principal, TokenSigner
+
+log = logging.getLogger("dealerdesk.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class HTTPOptions:
+    graphiql: bool = True
+    max_body_bytes: int = 256 * 1024
+    allow_batching: bool = False
+
+
+class RequestError(Exception):
+    """A request that cannot be executed at all: answered with a status and a message."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        code: str = "BAD_REQUEST",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.code = code
+
+
+@dataclass(frozen=True)
+class GraphQLParams:
+    query: str
+    operation_name: str | None
+    variables: dict[str, object] | None
+    extensions: dict[str, object] | None
+
+
+def _accepted(header: str) -> list[tuple[str, float]]:
+    media: list[tuple[str, float]] = []
+    for part in header.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        if not pieces[0]:
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media.append((pieces[0].lower(), quality))
+    return media
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None if we offer nothing it takes.
+    A missing Accept or a wildcard gets application/json (the spec's legacy default)."""
+    if not accept or not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for media, quality in _accepted(accept):
+        if quality <= 0:
+            continue
+        if media == GRAPHQL_RESPONSE:
+            candidate = (quality, 1, GRAPHQL_RESPONSE)
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = (quality, 0, JSON)
+        else:
+            continue
+        if best is None or candidate > best:
+            best = candidate
+    return None if best is None else best[2]
+
+
+def _decode_json_param(raw: str | None, name: str) -> dict[str, object] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, f"`{name}` is not valid JSON") from None
+    if value is not None and not isinstance(value, dict):
+        raise RequestError(400, f"`{name}` must be a JSON object")
+    return value
+
+
+def _params(data: object) -> GraphQLParams:
+    if isinstance(data, list):
+        raise RequestError(400, "batched requests are not enabled: send one operation")
+    if not isinstance(data, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "`query` must be a non-empty string")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string or null")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be an object or null")
+    extensions = data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be an object or null")
+    return GraphQLParams(query, operation_name, variables, extensions)
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parse, validation, limit and variable errors: nothing was executed."""
+    if isinstance(result, PreExecutionError):
+        return True
+    return (
+        result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
+    )
+
+
+def _error_body(message: str, code: str, request_id: str) -> dict[str, object]:
+    return {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: DealerdeskSchema, options: HTTPOptions) -> None:
+        self.schema = schema
+        self.options = options
+        self._ide = get_graphql_ide_html("graphiql") if options.graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request_id_var.get() or ""
+        media = negotiate(request.headers.get("accept"))
+        try:
+            if request.method not in ("GET", "POST"):
+                raise RequestError(405, "use GET or POST", headers={"Allow": "GET, POST"})
+            if (
+                request.method == "GET"
+                and self._ide is not None
+                and "text/html" in request.headers.get("accept", "")
+                and "query" not in request.query_params
+            ):
+                return HTMLResponse(self._ide)
+            if media is None:
+                raise RequestError(
+                    406, f"answers are {JSON} or {GRAPHQL_RESPONSE}", code="NOT_ACCEPTABLE"
+                )
+            params = await self._read(request)
+            principal = self._authenticate(request)
+        except RequestError as exc:
+            return self._respond(
+                _error_body(exc.message, exc.code, request_id),
+                exc.status,
+                media or JSON,
+                exc.headers,
+            )
+        return await self._execute(request, params, principal, media, request_id)
+
+    async def _read(self, request: Request) -> GraphQLParams:
+        if request.method == "GET":
+            q = request.query_params
+            return _params(
+                {
+                    "query": q.get("query"),
+                    "operationName": q.get("operationName") or None,
+                    "variables": _decode_json_param(q.get("variables"), "variables"),
+                    "extensions": _decode_json_param(q.get("extensions"), "extensions"),
+                }
+            )
+        content_type = request.headers.get("content-type", "")
+        media_type, _, parameters = content_type.partition(";")
+        if media_type.strip().lower() != JSON:
+            raise RequestError(
+                415,
+                f"send the operation as {JSON} (Content-Type: {JSON})",
+                code="UNSUPPORTED_MEDIA_TYPE",
+            )
+        charset = parameters.strip().lower()
+        if charset and charset.replace(" ", "") not in ("charset=utf-8", "charset=utf8"):
+            raise RequestError(415, "request bodies must be UTF-8", code="UNSUPPORTED_MEDIA_TYPE")
+        declared = request.headers.get("content-length")
+        limit = self.options.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestError(413, f"request body over {limit} bytes", code="PAYLOAD_TOO_LARGE")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise RequestError(
+                    413, f"request body over {limit} bytes", code="PAYLOAD_TOO_LARGE"
+                )
+        if not body:
+            raise RequestError(400, "the request body is empty")
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "the request body is not valid JSON") from None
+        return _params(data)
+
+    def _authenticate(self, request: Request) -> Principal | None:
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        signer: TokenSigner = request.app.state.dealerdesk.signer
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise InvalidToken("use an `Authorization: Bearer <token>` header")
+            return signer.verify(token.strip())
+        except InvalidToken as exc:
+            raise RequestError(
+                401,
+                str(exc),
+                code="UNAUTHENTICATED",
+                headers={
+                    "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc}"'
+                },
+            ) from None
+
+    async def _execute(
+        self,
+        request: Request,
+        params: GraphQLParams,
+        principal: Principal | None,
+        media: str,
+        request_id: str,
+    ) -> Response:
+        state = request.app.state.dealerdesk
+        db = TenantDB(state.engine, principal.dealership_id if principal else None)
+        context = Context(
+            request=request,
+            response=None,
+            request_id=request_id,
+            principal=principal,
+            db=db,
+            loaders=Loaders(db),
+        )
+        allowed = (
+            {OperationType.QUERY}
+            if request.method == "GET"
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        try:
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError:
+            return self._respond(
+                _error_body("mutations must be sent with POST", "METHOD_NOT_ALLOWED", request_id),
+                405,
+                media,
+                {"Allow": "POST"},
+            )
+        finally:
+            await db.close()
+
+        body: dict[str, object] = {}
+        request_error = _is_request_error(result)
+        if not (request_error and media == GRAPHQL_RESPONSE):
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [_format(e) for e in result.errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
+        return self._respond(body, status, media)
+
+    @staticmethod
+    def _respond(
+        body: dict[str, object], status: int, media: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        return Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=f"{media}; charset=utf-8",
+            headers=dict(headers or {}),
+        )
+
+
+def _format(error: GraphQLError) -> dict[str, object]:
+    formatted: dict[str, object] = dict(error.formatted)
+    return formatted
