@@ -485,7 +485,7 @@ async def inventory_by_status(session: AsyncSession) -> list[StatusSummary]:
     ).group_by(Vehicle.status)
     found = {
         status: StatusSummary(status, int(n), Decimal(price), Decimal(cost))
-        for status, n, price, cost in (await session.execute(stmt)).tuples()
+        for status, n, price, cost in (await session.execute(stmt)).all()
     }
     zero = Decimal("0.00")
     return [found.get(status, StatusSummary(status, 0, zero, zero)) for status in VehicleStatus]
@@ -546,6 +546,7 @@ async def check_unique(
 
 async def _flush(session: AsyncSession, vehicle: Vehicle, *, path: tuple[str, ...]) -> None:
     """Flush, turning a lost race for a VIN or stock number into the client's error."""
+    stock_number = vehicle.stock_number  # read now: a failed flush expires the row
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -553,7 +554,7 @@ async def _flush(session: AsyncSession, vehicle: Vehicle, *, path: tuple[str, ..
         if name == VIN_KEY:
             raise _vin_taken((*path, "vin")) from None
         if name == STOCK_NUMBER_KEY:
-            raise _stock_number_taken((*path, "stockNumber"), vehicle.stock_number) from None
+            raise _stock_number_taken((*path, "stockNumber"), stock_number) from None
         raise
 
 
@@ -708,6 +709,15 @@ async def change_status(
     return vehicle
 
 
+async def has_deals(session: AsyncSession, vehicle_id: int) -> bool:
+    """Whether any deal (whatever its status) or quick quote refers to the vehicle."""
+    referenced = or_(
+        select(Deal.id).where(Deal.vehicle_id == vehicle_id).exists(),
+        select(QuickQuote.id).where(QuickQuote.vehicle_id == vehicle_id).exists(),
+    )
+    return bool(await session.scalar(select(referenced)))
+
+
 def _has_deals(field: tuple[str, ...]) -> ValidationFailed:
     return ValidationFailed(
         "deals or quick quotes refer to this vehicle: it cannot be deleted "
@@ -726,11 +736,7 @@ async def delete_vehicle(
         session, Vehicle, vehicle_id, entity=ENTITY, field=(*path, "id"), for_update=True
     )
     check_version(vehicle, version, entity=ENTITY)
-    referenced = or_(
-        select(Deal.id).where(Deal.vehicle_id == vehicle.id).exists(),
-        select(QuickQuote.id).where(QuickQuote.vehicle_id == vehicle.id).exists(),
-    )
-    if await session.scalar(select(referenced)):
+    if await has_deals(session, vehicle.id):
         raise _has_deals((*path, "id"))
     before = snapshot(vehicle)
     await session.delete(vehicle)
