@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
@@ -19,13 +20,14 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from db import models
-from db.storage import customers
+from db.storage import customers, vehicles
 from db.tenant import TenantDB
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
 from schema.relay import to_global_id
 from schema.users import User
+from schema.vehicles import Vehicle
 
 T = TypeVar("T")
 
@@ -170,6 +172,11 @@ class Loaders:
                 lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
                 lambda rows: [from_row(Customer, r) for r in rows],
             )
+        )
+        self.vehicle = ByIdLoader(db, table_of(models.Vehicle), _builder(Vehicle))
+        # Keyed by dealership id: today in its time zone (Vehicle.daysInStock).
+        self.dealership_today: BatchLoader[int, date, date] = BatchLoader(
+            db, vehicles.todays, lambda today: today
         )
         db.on_commit(self.clear_all)
 
