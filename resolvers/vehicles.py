@@ -17,6 +17,7 @@ from resolvers.permissions import requires
 from schema.base import from_row
 from schema.inputs import provided
 from schema.relay import Connection, OrderDirection, to_global_id
+from schema.scalars import Money
 from schema.vehicles import (
     ChangeVehicleStatusInput,
     ChangeVehicleStatusResult,
@@ -119,14 +120,14 @@ async def inventory_summary(info: Info) -> InventorySummary:
         summaries = await storage.inventory_by_status(session)
     return InventorySummary(
         total_count=sum(s.count for s in summaries),
-        total_list_price=sum((s.total_list_price for s in summaries), Decimal(0)),
-        total_cost=sum((s.total_cost for s in summaries), Decimal(0)),
+        total_list_price=Money(sum((s.total_list_price for s in summaries), Decimal(0))),
+        total_cost=Money(sum((s.total_cost for s in summaries), Decimal(0))),
         by_status=[
             InventoryStatusSummary(
                 status=s.status,
                 count=s.count,
-                total_list_price=s.total_list_price,
-                total_cost=s.total_cost,
+                total_list_price=Money(s.total_list_price),
+                total_cost=Money(s.total_cost),
             )
             for s in summaries
         ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.customers import CustomerMutation, CustomerQuery
@@ -12,6 +13,7 @@ from resolvers.nodes import NodeQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
+from schema.scalars import MONEY_SCALAR, Money
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
 Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery, VehicleQuery))
@@ -27,6 +29,7 @@ class DealerdeskSchema(strawberry.Schema):
 schema = DealerdeskSchema(
     query=Query,
     mutation=Mutation,
+    config=StrawberryConfig(scalar_map={Money: MONEY_SCALAR}),
     extensions=[
         ErrorPolicy,
         ReleaseSession,

@@ -34,8 +34,11 @@ def parse_money(value: object) -> Decimal:
     return amount.quantize(CENT)
 
 
-Money = strawberry.scalar(
-    NewType("Money", Decimal),
+# The Python type fields are annotated with (mypy sees a Decimal) ...
+Money = NewType("Money", Decimal)
+
+# ... and the GraphQL scalar it maps to (schema/root.py passes it in scalar_map).
+MONEY_SCALAR = strawberry.scalar(
     name="Money",
     description=(
         'An amount in US dollars as an exact decimal string with two places, e.g. "31999.00". '

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, TypeAlias
+from typing import Annotated
 
 import strawberry
 
@@ -13,14 +12,7 @@ from db.storage.vehicles import VehicleOrderField
 from resolvers.context import Info
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
-from schema.scalars import Money as MoneyScalar
-
-# schema.scalars.Money is a value (the scalar) that mypy cannot take as a type; the schema is
-# built from this module's names at run time, so it sees the scalar and mypy sees Decimal.
-if TYPE_CHECKING:
-    Money: TypeAlias = Decimal
-else:
-    Money = MoneyScalar
+from schema.scalars import Money
 
 strawberry.enum(
     VehicleOrderField,
