@@ -20,6 +20,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "User": lambda loaders, pk: loaders.user.load(pk),
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
+    "DealershipSettings": lambda loaders, pk: loaders.dealership_settings.load(pk),
+    "FeeTemplate": lambda loaders, pk: loaders.fee_template.load(pk),
 }
 
 

@@ -8,13 +8,31 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from resolvers.customers import CustomerMutation, CustomerQuery
+from resolvers.dealerships import DealershipMutation, DealershipQuery
+from resolvers.fees import FeeMutation, FeeQuery
 from resolvers.nodes import NodeQuery
+from resolvers.permissions_admin import PermissionMutation, PermissionQuery
+from resolvers.users import UserMutation, UserQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (CustomerMutation,))
+Query = merge_types(
+    "Query",
+    (
+        ViewerQuery,
+        NodeQuery,
+        CustomerQuery,
+        UserQuery,
+        PermissionQuery,
+        DealershipQuery,
+        FeeQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (CustomerMutation, UserMutation, PermissionMutation, DealershipMutation, FeeMutation),
+)
 
 
 class DealerdeskSchema(strawberry.Schema):
