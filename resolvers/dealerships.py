@@ -72,15 +72,21 @@ async def update_dealership(info: Info, input: UpdateDealershipInput) -> UpdateD
 @strawberry.type
 class DealershipQuery:
     dealership_settings: DealershipSettings = strawberry.field(
-        resolver=dealership_settings, extensions=requires("settings.read")
+        resolver=dealership_settings,
+        description="Your dealership's defaults for new deals and inventory.",
+        extensions=requires("settings.read"),
     )
 
 
 @strawberry.type
 class DealershipMutation:
     update_dealership_settings: UpdateDealershipSettingsResult = strawberry.field(
-        resolver=update_dealership_settings, extensions=requires("settings.manage")
+        resolver=update_dealership_settings,
+        description="Change your dealership's settings; send the version you read.",
+        extensions=requires("settings.manage"),
     )
     update_dealership: UpdateDealershipResult = strawberry.field(
-        resolver=update_dealership, extensions=requires("settings.manage")
+        resolver=update_dealership,
+        description="Change your dealership's name, contact details or address.",
+        extensions=requires("settings.manage"),
     )

@@ -125,7 +125,10 @@ async def delete_fee_template(info: Info, input: DeleteFeeTemplateInput) -> Dele
 @strawberry.type
 class FeeQuery:
     fee_templates: list[FeeTemplate] = strawberry.field(
-        resolver=fee_templates, extensions=requires("fee.read")
+        resolver=fee_templates,
+        description="Your fee templates (of one deal type, if given), in the order deals "
+        "list them.",
+        extensions=requires("fee.read"),
     )
     fee_template: FeeTemplate | None = strawberry.field(
         resolver=fee_template, extensions=requires("fee.read")
@@ -141,11 +144,15 @@ class FeeMutation:
         resolver=update_fee_template, extensions=requires("fee.manage")
     )
     deactivate_fee_template: DeactivateFeeTemplateResult = strawberry.field(
-        resolver=deactivate_fee_template, extensions=requires("fee.manage")
+        resolver=deactivate_fee_template,
+        description="Stop putting this fee on new deals, keeping the template.",
+        extensions=requires("fee.manage"),
     )
     reactivate_fee_template: ReactivateFeeTemplateResult = strawberry.field(
         resolver=reactivate_fee_template, extensions=requires("fee.manage")
     )
     delete_fee_template: DeleteFeeTemplateResult = strawberry.field(
-        resolver=delete_fee_template, extensions=requires("fee.manage")
+        resolver=delete_fee_template,
+        description="Delete a fee template for good; deals already desked keep their copy.",
+        extensions=requires("fee.manage"),
     )

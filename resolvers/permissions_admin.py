@@ -59,7 +59,9 @@ async def update_role_permissions(
 @strawberry.type
 class PermissionQuery:
     permission_catalog: list[PermissionAction] = strawberry.field(
-        resolver=permission_catalog, extensions=requires("permission.read")
+        resolver=permission_catalog,
+        description="Every action a role can be allowed, with what it allows.",
+        extensions=requires("permission.read"),
     )
     role_permissions: RolePermissions = strawberry.field(
         resolver=role_permissions, extensions=requires("permission.read")
@@ -72,5 +74,8 @@ class PermissionQuery:
 @strawberry.type
 class PermissionMutation:
     update_role_permissions: UpdateRolePermissionsResult = strawberry.field(
-        resolver=update_role_permissions, extensions=requires("permission.manage")
+        resolver=update_role_permissions,
+        description="Replace the set of actions a role may take in your dealership. Admins "
+        "always keep permission.manage.",
+        extensions=requires("permission.manage"),
     )

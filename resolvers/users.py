@@ -234,35 +234,57 @@ async def reset_password(info: Info, input: ResetPasswordInput) -> ResetPassword
 @strawberry.type
 class UserQuery:
     user: User | None = strawberry.field(resolver=user, extensions=requires("user.read"))
-    users: Connection[User] = strawberry.field(resolver=users, extensions=requires("user.read"))
+    users: Connection[User] = strawberry.field(
+        resolver=users,
+        description="Your dealership's staff, active and deactivated (see `filter.isActive`).",
+        extensions=requires("user.read"),
+    )
     user_by_email: User | None = strawberry.field(
-        resolver=user_by_email, extensions=requires("user.read")
+        resolver=user_by_email,
+        description="The user of your dealership with this e-mail, in any case.",
+        extensions=requires("user.read"),
     )
 
 
 @strawberry.type
 class UserMutation:
     invite_user: InviteUserResult = strawberry.field(
-        resolver=invite_user, extensions=requires("user.manage")
+        resolver=invite_user,
+        description="Add a staff member: active, without a password until they set one "
+        "with the returned token (resetPassword).",
+        extensions=requires("user.manage"),
     )
     update_user_profile: UpdateUserProfileResult = strawberry.field(
         resolver=update_user_profile, extensions=requires("user.manage")
     )
     change_user_role: ChangeUserRoleResult = strawberry.field(
-        resolver=change_user_role, extensions=requires("user.manage")
+        resolver=change_user_role,
+        description="Give a user another role; a dealership always keeps an active admin.",
+        extensions=requires("user.manage"),
     )
     update_user_preferences: UpdateUserPreferencesResult = strawberry.field(
-        resolver=update_user_preferences, extensions=requires("user.manage")
+        resolver=update_user_preferences,
+        description="Replace a user's preferences (a JSON object).",
+        extensions=requires("user.manage"),
     )
     deactivate_user: DeactivateUserResult = strawberry.field(
-        resolver=deactivate_user, extensions=requires("user.manage")
+        resolver=deactivate_user,
+        description="Stop a user from signing in; their records stay and their pending "
+        "password tokens end. Not yourself, nor the last active admin.",
+        extensions=requires("user.manage"),
     )
     reactivate_user: ReactivateUserResult = strawberry.field(
         resolver=reactivate_user, extensions=requires("user.manage")
     )
     request_password_reset: RequestPasswordResetResult = strawberry.field(
-        resolver=request_password_reset, extensions=requires("user.manage")
+        resolver=request_password_reset,
+        description="Start a password reset for a user: a single-use token, valid for an "
+        "hour, that replaces any earlier one.",
+        extensions=requires("user.manage"),
     )
     reset_password: ResetPasswordResult = strawberry.field(
-        resolver=reset_password, extensions=public("password.reset")
+        resolver=reset_password,
+        description="Set a new password with a token from inviteUser or "
+        "requestPasswordReset. Needs no sign-in.",
+        extensions=public("password.reset"),
     )

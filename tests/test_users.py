@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 
@@ -142,9 +143,7 @@ async def _audit_count(engine: AsyncEngine, tenant: Tenant) -> object:
     return await scalar(engine, tenant.dealership_id, "SELECT count(*) FROM audit_logs")
 
 
-async def _invite(
-    client: GraphQLClient, tenant: Tenant, **values: object
-) -> dict[str, object]:
+async def _invite(client: GraphQLClient, tenant: Tenant, **values: object) -> dict[str, object]:
     payload = {
         "email": "new.hire@example.com",
         "firstName": "Nia",
@@ -200,9 +199,7 @@ async def test_another_dealerships_users_are_invisible(
         token=a.token,
     )
     assert data == {"user": None, "node": None, "userByEmail": None}
-    listed = await client.data(
-        LIST, {"filter": {"search": b.code}}, token=a.token
-    )
+    listed = await client.data(LIST, {"filter": {"search": b.code}}, token=a.token)
     assert listed["users"]["totalCount"] == 0
 
 
@@ -234,7 +231,8 @@ async def test_user_list_filters_and_orders(client: GraphQLClient, factory: Fact
     emails = [n["email"] for n in by_email["users"]["nodes"]]
     assert emails == sorted(emails, reverse=True)
     newest = await client.data(
-        LIST, {"first": 1, "orderBy": {"field": "CREATED_AT", "direction": "DESC"}},
+        LIST,
+        {"first": 1, "orderBy": {"field": "CREATED_AT", "direction": "DESC"}},
         token=tenant.token,
     )
     assert newest["users"]["nodes"][0]["email"] == "old@example.com"
@@ -471,9 +469,9 @@ async def test_user_writes_refuse_another_dealerships_user(
         result = (await client.data(query, {"input": payload}, token=_admin(a)))[name]
         assert result["__typename"] == "MultiTenantViolationError", name
         assert result["field"] == ["input", "id"]
-    reset = (
-        await client.data(REQUEST_RESET, {"input": {"userId": theirs}}, token=_admin(a))
-    )["requestPasswordReset"]
+    reset = (await client.data(REQUEST_RESET, {"input": {"userId": theirs}}, token=_admin(a)))[
+        "requestPasswordReset"
+    ]
     assert reset["__typename"] == "MultiTenantViolationError"
     assert reset["field"] == ["input", "userId"]
     unchanged = await rows(
@@ -488,9 +486,7 @@ async def test_user_writes_refuse_another_dealerships_user(
     assert await scalar(engine, b.dealership_id, "SELECT count(*) FROM password_reset_tokens") == 0
     assert await _audit_count(engine, a) == 0
     assert await _audit_count(engine, b) == 0
-    events = await rows(
-        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs"
-    )
+    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
     assert len(events) == len(attempts) + 1
     assert {e["details"]["entity"] for e in events} == {"User"}
 
@@ -868,7 +864,51 @@ async def test_deactivation_ends_pending_tokens_and_blocks_requests(
 
 
 async def test_requesting_a_reset_needs_sign_in(client: GraphQLClient) -> None:
-    result = await client.execute(
-        REQUEST_RESET, {"input": {"userId": to_global_id("User", 1)}}
-    )
+    result = await client.execute(REQUEST_RESET, {"input": {"userId": to_global_id("User", 1)}})
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# --- concurrency -------------------------------------------------------------------------
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one(
+    client: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    tenant = await factory.tenant()
+    second = await factory.user(tenant, role=Role.ADMIN, email=f"second.{tenant.code}@x.com")
+    first_token = _admin(tenant)
+    second_token = client.token(second, tenant.dealership_id, Role.ADMIN)
+    results = await asyncio.gather(
+        client.data(
+            CHANGE_ROLE,
+            {"input": {"id": to_global_id("User", second), "role": "READ_ONLY"}},
+            token=first_token,
+        ),
+        client.data(
+            CHANGE_ROLE,
+            {"input": {"id": _gid(tenant, Role.ADMIN), "role": "READ_ONLY"}},
+            token=second_token,
+        ),
+    )
+    outcomes = sorted(r["changeUserRole"]["__typename"] for r in results)
+    assert outcomes == ["ChangeUserRoleSuccess", "ValidationError"]
+    admins = await scalar(
+        engine,
+        tenant.dealership_id,
+        "SELECT count(*) FROM users WHERE role = 'admin' AND is_active",
+    )
+    assert admins == 1
+
+
+async def test_a_token_works_once_even_when_raced(
+    client: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    tenant = await factory.tenant()
+    token = str((await _request_reset(client, tenant, Role.SALESPERSON))["token"])
+    results = await asyncio.gather(
+        _reset(client, token, "first racing password"),
+        _reset(client, token, "second racing password"),
+    )
+    assert sorted(r["__typename"] for r in results) == ["ResetPasswordSuccess", "ValidationError"]
+    assert [r["code"] for r in results if "code" in r] == ["TOKEN_USED"]
+    assert len(await _audit(engine, tenant, "user.reset_password")) == 1

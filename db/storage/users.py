@@ -315,10 +315,15 @@ async def update_profile(
 
 
 async def _other_active_admins(session: AsyncSession, *, user_id: int) -> int:
-    stmt = select(func.count()).where(
-        User.role == Role.ADMIN, User.is_active.is_(True), User.id != user_id
+    """Locked, so two admins demoting each other at once cannot leave none: the second
+    waits for the first and then sees it is no longer an admin."""
+    stmt = (
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user_id)
+        .order_by(User.id)
+        .with_for_update()
     )
-    return int(await session.scalar(stmt) or 0)
+    return len((await session.scalars(stmt)).all())
 
 
 async def _keep_an_admin(
