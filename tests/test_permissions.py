@@ -81,7 +81,7 @@ def test_every_declared_action_is_in_the_catalogue() -> None:
         schema.schema_converter.type_map["Query"],
         schema.schema_converter.type_map["Mutation"],
     ):
-        for field in root.definition.fields:  # type: ignore[union-attr]
+        for field in root.definition.fields:
             for extension in field.extensions:
                 if isinstance(extension, Requires) and not isinstance(extension, Public):
                     declared[field.graphql_name or field.python_name] = extension.action
