@@ -20,11 +20,12 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from db import models
-from db.storage import customers, vehicles
+from db.storage import customers, dealerships, vehicles
 from db.tenant import TenantDB
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
-from schema.dealerships import Dealership
+from schema.dealerships import Dealership, DealershipSettings, settings_from_row
+from schema.fees import FeeTemplate
 from schema.relay import to_global_id
 from schema.users import User
 from schema.vehicles import Vehicle
@@ -178,6 +179,14 @@ class Loaders:
         self.dealership_today: BatchLoader[int, date, date] = BatchLoader(
             db, vehicles.todays, lambda today: today
         )
+        self.dealership_settings: BatchLoader[
+            int, models.DealershipSettings | None, DealershipSettings | None
+        ] = BatchLoader(
+            db,
+            lambda s, ids: dealerships.settings_of(s, dealership_ids=list(ids)),
+            lambda row: None if row is None else settings_from_row(row),
+        )
+        self.fee_template = ByIdLoader(db, table_of(models.FeeTemplate), _builder(FeeTemplate))
         db.on_commit(self.clear_all)
 
     def clear_all(self) -> None:

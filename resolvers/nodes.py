@@ -21,6 +21,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
     "Vehicle": lambda loaders, pk: loaders.vehicle.load(pk),
+    "DealershipSettings": lambda loaders, pk: loaders.dealership_settings.load(pk),
+    "FeeTemplate": lambda loaders, pk: loaders.fee_template.load(pk),
 }
 
 

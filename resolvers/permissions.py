@@ -35,6 +35,19 @@ class Requires(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
+class Public(Requires):
+    """A field anyone may call, signed in or not (e.g. resetPassword, which its token
+    authorises). Same interface as Requires, so the action is still declared."""
+
+    def _check(self, context: Context) -> None:
+        pass
+
+
 def requires(action: str) -> list[FieldExtension]:
     """`strawberry.field(..., extensions=requires("deal.write"))`: a fresh extension per field."""
     return [Requires(action)]
+
+
+def public(action: str) -> list[FieldExtension]:
+    """`strawberry.field(..., extensions=public("password.reset"))`: no sign-in needed."""
+    return [Public(action)]

@@ -9,15 +9,41 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.customers import CustomerMutation, CustomerQuery
+from resolvers.dealerships import DealershipMutation, DealershipQuery
+from resolvers.fees import FeeMutation, FeeQuery
 from resolvers.nodes import NodeQuery
+from resolvers.permissions_admin import PermissionMutation, PermissionQuery
+from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 from schema.scalars import MONEY_SCALAR, Money
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery, VehicleQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, VehicleMutation))
+Query = merge_types(
+    "Query",
+    (
+        ViewerQuery,
+        NodeQuery,
+        CustomerQuery,
+        UserQuery,
+        PermissionQuery,
+        DealershipQuery,
+        FeeQuery,
+        VehicleQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        CustomerMutation,
+        UserMutation,
+        PermissionMutation,
+        DealershipMutation,
+        FeeMutation,
+        VehicleMutation,
+    ),
+)
 
 
 class DealerdeskSchema(strawberry.Schema):

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from db.models import Customer, User, Vehicle
-from db.models.enums import Role, VehicleCondition
+from db.models import Customer, FeeTemplate, User, Vehicle
+from db.models.enums import DealType, FeeKind, Role, VehicleCondition
 from db.seed import make_vin
 from db.storage.dealerships import create_dealership
 from db.tenant import TenantDB
@@ -118,3 +118,37 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return vehicle.id
+
+    async def user(self, tenant: Tenant, **values: object) -> int:
+        n = next(_counter)
+        user = User(
+            dealership_id=tenant.dealership_id,
+            email=values.pop("email", f"staff{n}.{tenant.code}@example.com"),
+            first_name=values.pop("first_name", f"Staff{n}"),
+            last_name=values.pop("last_name", "Member"),
+            role=values.pop("role", Role.SALESPERSON),
+            **values,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(user)
+
+        await self.run(tenant.dealership_id, work)
+        return user.id
+
+    async def fee_template(self, tenant: Tenant, **values: object) -> int:
+        n = next(_counter)
+        fee = FeeTemplate(
+            dealership_id=tenant.dealership_id,
+            name=values.pop("name", f"Fee {n}"),
+            kind=values.pop("kind", FeeKind.OTHER),
+            deal_type=values.pop("deal_type", DealType.FINANCE),
+            amount=values.pop("amount", Decimal("100.00")),
+            **values,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(fee)
+
+        await self.run(tenant.dealership_id, work)
+        return fee.id

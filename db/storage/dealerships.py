@@ -1,14 +1,26 @@
-"""Dealerships: creating a tenant with its defaults, reading and updating it."""
+"""Dealerships: creating a tenant with its defaults, reading and updating its profile and
+settings."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
+from typing import Literal, TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from db.models import Dealership, DealershipSettings
+from db.errors import NotFound, ValidationFailed
+from db.models import Dealership, DealershipSettings, TaxJurisdiction
+from db.models.enums import DealType
+from db.storage.audit import Actor, record_change, snapshot
+from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.permissions import seed_default_permissions
+from db.storage.vehicles import format_stock_number
 from db.tenant import TenantDB
+from db.validation import normalize_email, normalize_phone, require_text
 
 
 async def allocate_dealership_id(engine: AsyncEngine) -> int:
@@ -45,6 +57,7 @@ async def create_dealership(
         session.add(
             DealershipSettings(dealership_id=dealership_id, time_zone=time_zone, doc_fee=doc_fee)
         )
+        await seed_default_permissions(session, dealership_id)
 
     try:
         await db.transaction(work)
@@ -59,3 +72,282 @@ async def get_dealership(session: AsyncSession, *, dealership_id: int) -> Dealer
 
 async def get_settings(session: AsyncSession, *, dealership_id: int) -> DealershipSettings | None:
     return await session.get(DealershipSettings, dealership_id)
+
+
+# --- profile -----------------------------------------------------------------------------
+
+DEALERSHIP = "Dealership"
+SETTINGS = "DealershipSettings"
+
+
+class DealershipFields(TypedDict, total=False):
+    """What a client may change on the dealership's profile; absent keys stay as they are.
+    `name` cannot be cleared (None is refused)."""
+
+    name: str | None
+    legal_name: str | None
+    phone: str | None
+    email: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+
+
+_STATE = re.compile(r"^[A-Z]{2}$")
+_POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
+_PROFILE_TEXT: tuple[
+    tuple[Literal["legal_name", "address_line1", "address_line2", "city"], str], ...
+] = (
+    ("legal_name", "legalName"),
+    ("address_line1", "addressLine1"),
+    ("address_line2", "addressLine2"),
+    ("city", "city"),
+)
+
+
+def clean_profile(fields: DealershipFields, *, path: tuple[str, ...]) -> DealershipFields:
+    clean: DealershipFields = {}
+    if "name" in fields:
+        clean["name"] = require_text(fields["name"], field=(*path, "name"))
+    for key, name in _PROFILE_TEXT:
+        if key in fields:
+            value = (fields[key] or "").strip()
+            if len(value) > 200:
+                raise ValidationFailed(
+                    "at most 200 characters", field=(*path, name), code="TOO_LONG"
+                )
+            clean[key] = value or None
+    if "phone" in fields:
+        phone = (fields["phone"] or "").strip()
+        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+    if "email" in fields:
+        email = (fields["email"] or "").strip()
+        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
+    if "state" in fields:
+        state = (fields["state"] or "").strip().upper()
+        if state and not _STATE.match(state):
+            raise ValidationFailed(
+                "use the two-letter state code, e.g. OH",
+                field=(*path, "state"),
+                code="INVALID_STATE",
+            )
+        clean["state"] = state or None
+    if "postal_code" in fields:
+        postal = (fields["postal_code"] or "").strip()
+        if postal and not _POSTAL.match(postal):
+            raise ValidationFailed(
+                "a ZIP code is 5 digits, or ZIP+4",
+                field=(*path, "postalCode"),
+                code="INVALID_POSTAL_CODE",
+            )
+        clean["postal_code"] = postal or None
+    return clean
+
+
+async def update_dealership(
+    session: AsyncSession, actor: Actor, *, fields: DealershipFields, path: tuple[str, ...]
+) -> Dealership:
+    """Change the caller's own dealership's profile (name, contact details, address)."""
+    clean = clean_profile(fields, path=path)
+    dealership = await load_owned(
+        session, Dealership, actor.dealership_id, entity=DEALERSHIP, field=path, for_update=True
+    )
+    before = snapshot(dealership)
+    for key, value in clean.items():
+        setattr(dealership, key, value)
+    if snapshot(dealership) == before:
+        return dealership
+    await session.flush()
+    await session.refresh(dealership)
+    await record_change(
+        session,
+        actor,
+        action="dealership.update",
+        entity_type=DEALERSHIP,
+        entity_id=dealership.id,
+        before=before,
+        after=snapshot(dealership),
+    )
+    return dealership
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+class SettingsFields(TypedDict, total=False):
+    """What a client may change in the settings. Only `default_tax_jurisdiction_id` may be
+    cleared; None for any other key is refused."""
+
+    time_zone: str | None
+    default_tax_jurisdiction_id: int | None
+    default_deal_type: DealType | None
+    default_term_months: int | None
+    default_apr: Decimal | None
+    doc_fee: Decimal | None
+    stock_number_format: str | None
+
+
+MAX_TERM_MONTHS = 120
+MAX_APR = Decimal("40")
+DOC_FEE_LIMIT = Decimal("100000")
+
+
+def check_stock_number_format(value: str, *, field: tuple[str, ...]) -> str:
+    """The inventory module owns stock number formats: the same rules apply when a format is
+    saved as when a number is generated from it."""
+    fmt = value.strip()
+    if not fmt or len(fmt) > 60:
+        raise ValidationFailed(
+            "a stock number format has 1 to 60 characters",
+            field=field,
+            code="INVALID_STOCK_NUMBER_FORMAT",
+        )
+    format_stock_number(fmt, seq=1, today=date(2025, 1, 1), field=field)
+    return fmt
+
+
+def _required(value: object, field: tuple[str, ...]) -> None:
+    if value is None:
+        raise ValidationFailed("this setting cannot be cleared", field=field, code="REQUIRED")
+
+
+def _decimal_in_range(
+    value: Decimal,
+    *,
+    low: Decimal,
+    high: Decimal,
+    high_inclusive: bool,
+    places: int,
+    field: tuple[str, ...],
+) -> Decimal:
+    above = value > high if high_inclusive else value >= high
+    if value < low or above:
+        bound = f"at most {high}" if high_inclusive else f"below {high}"
+        raise ValidationFailed(
+            f"must be at least {low} and {bound}", field=field, code="OUT_OF_RANGE"
+        )
+    step = Decimal(1).scaleb(-places)
+    if value != value.quantize(step):
+        raise ValidationFailed(f"at most {places} decimal places", field=field, code="TOO_PRECISE")
+    return value.quantize(step)
+
+
+def clean_settings(fields: SettingsFields, *, path: tuple[str, ...]) -> SettingsFields:
+    clean: SettingsFields = {}
+    if "time_zone" in fields:
+        zone = fields["time_zone"]
+        _required(zone, (*path, "timeZone"))
+        name = (zone or "").strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationFailed(
+                f"{name!r} is not an IANA time zone such as America/Chicago",
+                field=(*path, "timeZone"),
+                code="INVALID_TIME_ZONE",
+            ) from None
+        clean["time_zone"] = name
+    if "default_tax_jurisdiction_id" in fields:
+        clean["default_tax_jurisdiction_id"] = fields["default_tax_jurisdiction_id"]
+    if "default_deal_type" in fields:
+        _required(fields["default_deal_type"], (*path, "defaultDealType"))
+        clean["default_deal_type"] = fields["default_deal_type"]
+    if "default_term_months" in fields:
+        term = fields["default_term_months"]
+        _required(term, (*path, "defaultTermMonths"))
+        if term is None or not 1 <= term <= MAX_TERM_MONTHS:
+            raise ValidationFailed(
+                f"a term is 1 to {MAX_TERM_MONTHS} months",
+                field=(*path, "defaultTermMonths"),
+                code="OUT_OF_RANGE",
+            )
+        clean["default_term_months"] = term
+    if "default_apr" in fields:
+        apr = fields["default_apr"]
+        _required(apr, (*path, "defaultApr"))
+        assert apr is not None
+        clean["default_apr"] = _decimal_in_range(
+            apr,
+            low=Decimal(0),
+            high=MAX_APR,
+            high_inclusive=True,
+            places=4,
+            field=(*path, "defaultApr"),
+        )
+    if "doc_fee" in fields:
+        fee = fields["doc_fee"]
+        _required(fee, (*path, "docFee"))
+        assert fee is not None
+        clean["doc_fee"] = _decimal_in_range(
+            fee,
+            low=Decimal(0),
+            high=DOC_FEE_LIMIT,
+            high_inclusive=False,
+            places=2,
+            field=(*path, "docFee"),
+        )
+    if "stock_number_format" in fields:
+        fmt = fields["stock_number_format"]
+        _required(fmt, (*path, "stockNumberFormat"))
+        clean["stock_number_format"] = check_stock_number_format(
+            fmt or "", field=(*path, "stockNumberFormat")
+        )
+    return clean
+
+
+async def settings_of(
+    session: AsyncSession, *, dealership_ids: list[int]
+) -> list[DealershipSettings | None]:
+    """Settings by dealership id, aligned with the ids (a session sees only its own)."""
+    stmt = select(DealershipSettings).where(DealershipSettings.dealership_id.in_(dealership_ids))
+    found = {s.dealership_id: s for s in (await session.scalars(stmt)).all()}
+    return [found.get(i) for i in dealership_ids]
+
+
+async def update_settings(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    version: int,
+    fields: SettingsFields,
+    path: tuple[str, ...],
+) -> DealershipSettings:
+    clean = clean_settings(fields, path=path)
+    settings = await session.scalar(
+        select(DealershipSettings)
+        .where(DealershipSettings.dealership_id == actor.dealership_id)
+        .with_for_update()
+    )
+    if settings is None:
+        raise NotFound(SETTINGS, actor.dealership_id)
+    check_version(settings, version, entity=SETTINGS)
+    jurisdiction_id = clean.get("default_tax_jurisdiction_id")
+    if jurisdiction_id is not None:
+        field = (*path, "defaultTaxJurisdictionId")
+        jurisdiction = await load_owned(
+            session, TaxJurisdiction, jurisdiction_id, entity="TaxJurisdiction", field=field
+        )
+        if not jurisdiction.is_active:
+            raise ValidationFailed(
+                "this tax jurisdiction is inactive", field=field, code="INACTIVE_TAX_JURISDICTION"
+            )
+    before = snapshot(settings)
+    for key, value in clean.items():
+        setattr(settings, key, value)
+    if snapshot(settings) == before:
+        return settings
+    bump_version(settings)
+    await session.flush()
+    await session.refresh(settings)
+    await record_change(
+        session,
+        actor,
+        action="settings.update",
+        entity_type=SETTINGS,
+        entity_id=settings.dealership_id,
+        before=before,
+        after=snapshot(settings),
+    )
+    return settings

@@ -1,0 +1,219 @@
+"""Fee templates: the fee lines (doc fee, title, registration, ...) a dealership puts on
+each deal type. Fees already on a scenario are copies, so templates may change or go."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TypedDict
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.errors import ValidationFailed
+from db.models import FeeTemplate
+from db.models.enums import DealType, FeeKind
+from db.storage.audit import Actor, record_change, snapshot
+from db.storage.ownership import load_owned
+from db.validation import require_text
+
+ENTITY = "FeeTemplate"
+
+AMOUNT_LIMIT = Decimal("100000")
+MAX_SORT_ORDER = 10_000
+
+
+class FeeTemplateFields(TypedDict, total=False):
+    """What a client may set; absent keys stay as they are. None is refused for all."""
+
+    name: str | None
+    kind: FeeKind | None
+    deal_type: DealType | None
+    amount: Decimal | None
+    taxable: bool | None
+    sort_order: int | None
+
+
+_CAMEL = {
+    "name": "name",
+    "kind": "kind",
+    "deal_type": "dealType",
+    "amount": "amount",
+    "taxable": "taxable",
+    "sort_order": "sortOrder",
+}
+
+
+def clean_fields(fields: FeeTemplateFields, *, path: tuple[str, ...]) -> FeeTemplateFields:
+    for key, value in fields.items():
+        if value is None:
+            raise ValidationFailed(
+                "this field cannot be null", field=(*path, _CAMEL[key]), code="REQUIRED"
+            )
+    clean = fields.copy()
+    if "name" in fields:
+        clean["name"] = require_text(fields["name"], field=(*path, "name"), max_length=100)
+    amount = fields.get("amount")
+    if amount is not None and not Decimal(0) <= amount < AMOUNT_LIMIT:
+        raise ValidationFailed(
+            f"a fee is at least 0 and below {AMOUNT_LIMIT:,}",
+            field=(*path, "amount"),
+            code="OUT_OF_RANGE",
+        )
+    order = fields.get("sort_order")
+    if order is not None and not 0 <= order <= MAX_SORT_ORDER:
+        raise ValidationFailed(
+            f"sortOrder is 0 to {MAX_SORT_ORDER}", field=(*path, "sortOrder"), code="OUT_OF_RANGE"
+        )
+    return clean
+
+
+async def list_fee_templates(
+    session: AsyncSession, *, deal_type: DealType | None, include_inactive: bool
+) -> list[FeeTemplate]:
+    stmt = select(FeeTemplate).order_by(FeeTemplate.sort_order, FeeTemplate.name, FeeTemplate.id)
+    if deal_type is not None:
+        stmt = stmt.where(FeeTemplate.deal_type == deal_type)
+    if not include_inactive:
+        stmt = stmt.where(FeeTemplate.is_active.is_(True))
+    return list((await session.scalars(stmt)).all())
+
+
+async def _check_name_free(
+    session: AsyncSession,
+    *,
+    name: str,
+    deal_type: DealType,
+    exclude_id: int | None,
+    field: tuple[str, ...],
+) -> None:
+    stmt = select(FeeTemplate.id).where(
+        FeeTemplate.deal_type == deal_type, func.lower(FeeTemplate.name) == name.lower()
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(FeeTemplate.id != exclude_id)
+    if await session.scalar(stmt.limit(1)) is not None:
+        raise ValidationFailed(
+            f"this deal type already has a fee named {name!r}", field=field, code="DUPLICATE_NAME"
+        )
+
+
+async def create_fee_template(
+    session: AsyncSession, actor: Actor, *, fields: FeeTemplateFields, path: tuple[str, ...]
+) -> FeeTemplate:
+    clean = clean_fields(fields, path=path)
+    for required in ("name", "kind", "deal_type", "amount"):
+        if required not in clean:
+            raise ValidationFailed(
+                "this field is required", field=(*path, _CAMEL[required]), code="REQUIRED"
+            )
+    deal_type = clean["deal_type"]
+    name = clean["name"]
+    assert deal_type is not None
+    assert name is not None
+    await _check_name_free(
+        session, name=name, deal_type=deal_type, exclude_id=None, field=(*path, "name")
+    )
+    if "sort_order" not in clean:
+        # At the end of its deal type's list.
+        last = await session.scalar(
+            select(func.max(FeeTemplate.sort_order)).where(FeeTemplate.deal_type == deal_type)
+        )
+        clean["sort_order"] = 0 if last is None else min(last + 1, MAX_SORT_ORDER)
+    fee = FeeTemplate(dealership_id=actor.dealership_id, **clean)
+    session.add(fee)
+    await session.flush()
+    await session.refresh(fee)
+    await record_change(
+        session,
+        actor,
+        action="fee_template.create",
+        entity_type=ENTITY,
+        entity_id=fee.id,
+        before=None,
+        after=snapshot(fee),
+    )
+    return fee
+
+
+async def _load(session: AsyncSession, fee_id: int, path: tuple[str, ...]) -> FeeTemplate:
+    return await load_owned(
+        session, FeeTemplate, fee_id, entity=ENTITY, field=(*path, "id"), for_update=True
+    )
+
+
+async def _save(
+    session: AsyncSession,
+    actor: Actor,
+    fee: FeeTemplate,
+    *,
+    action: str,
+    values: Mapping[str, object],
+) -> FeeTemplate:
+    before = snapshot(fee)
+    for key, value in values.items():
+        setattr(fee, key, value)
+    if snapshot(fee) == before:
+        return fee
+    await session.flush()
+    await session.refresh(fee)
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=fee.id,
+        before=before,
+        after=snapshot(fee),
+    )
+    return fee
+
+
+async def update_fee_template(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    fee_id: int,
+    fields: FeeTemplateFields,
+    path: tuple[str, ...],
+) -> FeeTemplate:
+    clean = clean_fields(fields, path=path)
+    fee = await _load(session, fee_id, path)
+    if "name" in clean or "deal_type" in clean:
+        await _check_name_free(
+            session,
+            name=clean.get("name") or fee.name,
+            deal_type=clean.get("deal_type") or fee.deal_type,
+            exclude_id=fee.id,
+            field=(*path, "name" if "name" in clean else "dealType"),
+        )
+    return await _save(session, actor, fee, action="fee_template.update", values=clean)
+
+
+async def set_active(
+    session: AsyncSession, actor: Actor, *, fee_id: int, active: bool, path: tuple[str, ...]
+) -> FeeTemplate:
+    """Take a template off new deals (or put it back) without deleting it."""
+    fee = await _load(session, fee_id, path)
+    action = "fee_template.reactivate" if active else "fee_template.deactivate"
+    return await _save(session, actor, fee, action=action, values={"is_active": active})
+
+
+async def delete_fee_template(
+    session: AsyncSession, actor: Actor, *, fee_id: int, path: tuple[str, ...]
+) -> int:
+    """Delete for good (scenarios keep their own copies of the fees)."""
+    fee = await _load(session, fee_id, path)
+    before = snapshot(fee)
+    await session.delete(fee)
+    await session.flush()
+    await record_change(
+        session,
+        actor,
+        action="fee_template.delete",
+        entity_type=ENTITY,
+        entity_id=fee_id,
+        before=before,
+        after=None,
+    )
+    return fee_id
