@@ -21,11 +21,13 @@ from sqlalchemy.types import TypeEngine
 from db import models
 from db.storage import customers
 from db.tenant import TenantDB
+from schema.appointments import Appointment
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
 from schema.relay import to_global_id
 from schema.users import User
+from schema.vehicles import Vehicle
 
 T = TypeVar("T")
 
@@ -170,6 +172,15 @@ class Loaders:
                 lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
                 lambda rows: [from_row(Customer, r) for r in rows],
             )
+        )
+        self.vehicle = ByIdLoader(db, table_of(models.Vehicle), _builder(Vehicle))
+        self.appointment = ByIdLoader(db, table_of(models.Appointment), _builder(Appointment))
+        self.customer_appointments = ByParentLoader(
+            db,
+            table_of(models.Appointment),
+            table_of(models.Appointment).c.customer_id,
+            _builder(Appointment),
+            order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
         )
         db.on_commit(self.clear_all)
 

@@ -7,14 +7,15 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.nodes import NodeQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (CustomerMutation,))
+Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery, AppointmentQuery))
+Mutation = merge_types("Mutation", (CustomerMutation, AppointmentMutation))
 
 
 class DealerdeskSchema(strawberry.Schema):
