@@ -89,10 +89,10 @@ class AppointmentFilter:
     )
     customer_id: strawberry.ID | None = None
     status: list[AppointmentStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
+        default=None, description="Any of these statuses (any status when omitted or empty)."
     )
     type: list[AppointmentType] | None = strawberry.field(
-        default=None, description="Any of these types."
+        default=None, description="Any of these types (any type when omitted or empty)."
     )
 
 

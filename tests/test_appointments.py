@@ -224,6 +224,8 @@ async def test_schedule_for_a_deal(client: GraphQLClient, factory: Factory) -> N
         ({"startsAt": "FAR"}, ["input", "startsAt"], "TOO_FAR_AHEAD"),
         ({"startsAt": "NAIVE"}, ["input", "startsAt"], "TIME_ZONE_REQUIRED"),
         ({"durationMinutes": None, "endsAt": "NAIVE"}, ["input", "endsAt"], "TIME_ZONE_REQUIRED"),
+        ({"startsAt": "0001-01-01T00:00:00+05:00"}, ["input", "startsAt"], "INVALID_DATE"),
+        ({"startsAt": "9999-12-31T23:00:00+00:00"}, ["input", "startsAt"], "TOO_FAR_AHEAD"),
         ({"location": "x" * 201}, ["input", "location"], "TOO_LONG"),
         ({"notes": "x" * 5001}, ["input", "notes"], "TOO_LONG"),
         ({"customerId": "nonsense"}, ["input", "customerId"], "INVALID_ID"),
@@ -849,6 +851,8 @@ async def test_pagination_edges(client: GraphQLClient, factory: Factory) -> None
         ({"after": "garbage"}, "INVALID_CURSOR"),
         ({"filter": {"day": "2030-01-01", "timeZone": "Mars/Olympus"}}, "INVALID_TIME_ZONE"),
         ({"filter": {"timeZone": "America/Chicago"}}, "REQUIRES_DAY"),
+        ({"filter": {"day": "9999-12-31"}}, "INVALID_DATE"),
+        ({"filter": {"day": "0001-01-01", "timeZone": "Asia/Tokyo"}}, "INVALID_DATE"),
         (
             {"filter": {"from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z"}},
             "INVALID_RANGE",

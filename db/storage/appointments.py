@@ -107,7 +107,12 @@ def _aware(value: datetime, *, field: tuple[str, ...]) -> datetime:
             field=field,
             code="TIME_ZONE_REQUIRED",
         )
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "the time is out of range", field=field, code="INVALID_DATE"
+        ) from None
 
 
 def _years_later(moment: datetime, years: int) -> datetime:
@@ -121,6 +126,12 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
     """(start, end) of `when`, validated: the end after the start, at most 12 hours long,
     starting at most two years from now."""
     starts = _aware(when.starts_at, field=(*path, "startsAt"))
+    if starts > _years_later(now, MAX_YEARS_AHEAD):
+        raise ValidationFailed(
+            f"appointments can be booked at most {MAX_YEARS_AHEAD} years ahead",
+            field=(*path, "startsAt"),
+            code="TOO_FAR_AHEAD",
+        )
     if when.ends_at is not None and when.duration_minutes is not None:
         raise ValidationFailed(
             "send either endsAt or durationMinutes, not both",
@@ -152,12 +163,6 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
     else:
         raise ValidationFailed(
             "send endsAt or durationMinutes", field=(*path, "endsAt"), code="REQUIRED"
-        )
-    if starts > _years_later(now, MAX_YEARS_AHEAD):
-        raise ValidationFailed(
-            f"appointments can be booked at most {MAX_YEARS_AHEAD} years ahead",
-            field=(*path, "startsAt"),
-            code="TOO_FAR_AHEAD",
         )
     return starts, ends
 
@@ -217,12 +222,16 @@ async def day_bounds(
     """[start, end) of a local calendar day as instants; 23 or 25 hours long on the days
     daylight saving time begins or ends."""
     field = ("filter", "timeZone")
-    zone = _zone(
-        time_zone if time_zone is not None else await dealership_time_zone(session), field=field
-    )
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    name = time_zone if time_zone is not None else await dealership_time_zone(session)
+    zone = _zone(name, field=field)
+    try:
+        start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "the day is out of range", field=("filter", "day"), code="INVALID_DATE"
+        ) from None
+    return start, end
 
 
 async def _filtered(session: AsyncSession, filter: AppointmentFilter) -> Select[Appointment]:
