@@ -25,6 +25,7 @@ from schema.appointments import Appointment
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
+from schema.quotes import QuickQuote, QuickQuoteContact
 from schema.relay import to_global_id
 from schema.users import User
 from schema.vehicles import Vehicle
@@ -181,6 +182,16 @@ class Loaders:
             table_of(models.Appointment).c.customer_id,
             _builder(Appointment),
             order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
+        )
+        self.quick_quote = ByIdLoader(db, table_of(models.QuickQuote), _builder(QuickQuote))
+        self.quick_quote_contact = ByIdLoader(
+            db, table_of(models.QuickQuoteContact), _builder(QuickQuoteContact)
+        )
+        self.quick_quote_contacts = ByParentLoader(
+            db,
+            table_of(models.QuickQuoteContact),
+            table_of(models.QuickQuoteContact).c.quick_quote_id,
+            _builder(QuickQuoteContact),
         )
         db.on_commit(self.clear_all)
 

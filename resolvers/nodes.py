@@ -21,6 +21,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
     "Appointment": lambda loaders, pk: loaders.appointment.load(pk),
+    "QuickQuote": lambda loaders, pk: loaders.quick_quote.load(pk),
+    "QuickQuoteContact": lambda loaders, pk: loaders.quick_quote_contact.load(pk),
 }
 
 

@@ -10,12 +10,15 @@ from strawberry.tools import merge_types
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.nodes import NodeQuery
+from resolvers.quotes import QuickQuoteMutation, QuickQuoteQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery, AppointmentQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, AppointmentMutation))
+Query = merge_types(
+    "Query", (ViewerQuery, NodeQuery, CustomerQuery, AppointmentQuery, QuickQuoteQuery)
+)
+Mutation = merge_types("Mutation", (CustomerMutation, AppointmentMutation, QuickQuoteMutation))
 
 
 class DealerdeskSchema(strawberry.Schema):
