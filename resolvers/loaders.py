@@ -22,10 +22,12 @@ from sqlalchemy.types import TypeEngine
 from db import models
 from db.storage import customers, dealerships, vehicles
 from db.tenant import TenantDB
+from schema.appointments import Appointment
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership, DealershipSettings, settings_from_row
 from schema.fees import FeeTemplate
+from schema.quotes import QuickQuote, QuickQuoteContact
 from schema.relay import to_global_id
 from schema.users import User
 from schema.vehicles import Vehicle
@@ -187,6 +189,24 @@ class Loaders:
             lambda row: None if row is None else settings_from_row(row),
         )
         self.fee_template = ByIdLoader(db, table_of(models.FeeTemplate), _builder(FeeTemplate))
+        self.appointment = ByIdLoader(db, table_of(models.Appointment), _builder(Appointment))
+        self.customer_appointments = ByParentLoader(
+            db,
+            table_of(models.Appointment),
+            table_of(models.Appointment).c.customer_id,
+            _builder(Appointment),
+            order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
+        )
+        self.quick_quote = ByIdLoader(db, table_of(models.QuickQuote), _builder(QuickQuote))
+        self.quick_quote_contact = ByIdLoader(
+            db, table_of(models.QuickQuoteContact), _builder(QuickQuoteContact)
+        )
+        self.quick_quote_contacts = ByParentLoader(
+            db,
+            table_of(models.QuickQuoteContact),
+            table_of(models.QuickQuoteContact).c.quick_quote_id,
+            _builder(QuickQuoteContact),
+        )
         db.on_commit(self.clear_all)
 
     def clear_all(self) -> None:

@@ -23,6 +23,9 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Vehicle": lambda loaders, pk: loaders.vehicle.load(pk),
     "DealershipSettings": lambda loaders, pk: loaders.dealership_settings.load(pk),
     "FeeTemplate": lambda loaders, pk: loaders.fee_template.load(pk),
+    "Appointment": lambda loaders, pk: loaders.appointment.load(pk),
+    "QuickQuote": lambda loaders, pk: loaders.quick_quote.load(pk),
+    "QuickQuoteContact": lambda loaders, pk: loaders.quick_quote_contact.load(pk),
 }
 
 

@@ -14,6 +14,7 @@ from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
 
 if TYPE_CHECKING:
+    from schema.appointments import Appointment
     from schema.users import User
 
 strawberry.enum(CustomerOrderField, description="What customers can be sorted by.")
@@ -53,6 +54,12 @@ class Customer(Node):
     @strawberry.field(description="Deals, appointments, notes and quotes, newest first.")
     async def history(self, info: Info) -> list[CustomerHistoryEntry]:
         return await info.context.loaders.customer_history.load(self.pk)
+
+    @strawberry.field(description="Appointments with the customer, in start order.")
+    async def appointments(
+        self, info: Info
+    ) -> list[Annotated[Appointment, strawberry.lazy("schema.appointments")]]:
+        return await info.context.loaders.customer_appointments.load(self.pk)
 
     @strawberry.field(description="Other customers with the same e-mail or phone.")
     async def possible_duplicates(self, info: Info) -> list[Customer]:

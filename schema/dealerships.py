@@ -50,7 +50,7 @@ class DealershipSettings(Node):
     default_deal_type: DealType
     default_term_months: int
     default_apr: Decimal = strawberry.field(description="Percent, e.g. 6.9900.")
-    doc_fee: Decimal = strawberry.field(graphql_type=Money)
+    doc_fee: Money
     stock_number_format: str = strawberry.field(
         description="Format of new stock numbers: {seq} the sequence, {yy} / {yyyy} the year, "
         "e.g. S{yy}{seq:05d} gives S2500001."
@@ -71,7 +71,7 @@ def settings_from_row(row: SettingsRow) -> DealershipSettings:
         default_deal_type=row.default_deal_type,
         default_term_months=row.default_term_months,
         default_apr=row.default_apr,
-        doc_fee=row.doc_fee,
+        doc_fee=Money(row.doc_fee),
         stock_number_format=row.stock_number_format,
         version=row.version,
         updated_at=row.updated_at,
@@ -93,9 +93,7 @@ class UpdateDealershipSettingsInput:
     default_apr: Decimal | None = strawberry.field(
         default=strawberry.UNSET, description="0 to 40 percent, at most 4 decimal places."
     )
-    doc_fee: Decimal | None = strawberry.field(
-        default=strawberry.UNSET, graphql_type=Money | None, description="0 or more."
-    )
+    doc_fee: Money | None = strawberry.field(default=strawberry.UNSET, description="0 or more.")
     stock_number_format: str | None = strawberry.UNSET
 
 

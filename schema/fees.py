@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -11,8 +10,6 @@ import strawberry
 from schema.enums import DealType, FeeKind
 from schema.errors import CommonErrors
 from schema.relay import Node
-
-# Money is a scalar, not a type mypy knows: fields are Decimal with graphql_type=Money.
 from schema.scalars import Money
 
 
@@ -22,7 +19,7 @@ class FeeTemplate(Node):
     name: str
     kind: FeeKind
     deal_type: DealType
-    amount: Decimal = strawberry.field(graphql_type=Money)
+    amount: Money
     taxable: bool = strawberry.field(description="Whether sales tax applies to this fee.")
     is_active: bool = strawberry.field(description="Inactive templates are not put on deals.")
     sort_order: int = strawberry.field(description="Position in the deal's fee list.")
@@ -35,7 +32,7 @@ class CreateFeeTemplateInput:
     name: str
     kind: FeeKind
     deal_type: DealType
-    amount: Decimal = strawberry.field(graphql_type=Money, description="0 or more, below 100,000.")
+    amount: Money = strawberry.field(description="0 or more, below 100,000.")
     taxable: bool = False
     sort_order: int | None = strawberry.field(
         default=None, description="0 to 10,000; by default after the deal type's last fee."
@@ -48,7 +45,7 @@ class UpdateFeeTemplateInput:
     name: str | None = strawberry.UNSET
     kind: FeeKind | None = strawberry.UNSET
     deal_type: DealType | None = strawberry.UNSET
-    amount: Decimal | None = strawberry.field(default=strawberry.UNSET, graphql_type=Money | None)
+    amount: Money | None = strawberry.UNSET
     taxable: bool | None = strawberry.UNSET
     sort_order: int | None = strawberry.UNSET
 

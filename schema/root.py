@@ -8,11 +8,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.dealerships import DealershipMutation, DealershipQuery
 from resolvers.fees import FeeMutation, FeeQuery
 from resolvers.nodes import NodeQuery
 from resolvers.permissions_admin import PermissionMutation, PermissionQuery
+from resolvers.quotes import QuickQuoteMutation, QuickQuoteQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
@@ -31,6 +33,8 @@ Query = merge_types(
         DealershipQuery,
         FeeQuery,
         VehicleQuery,
+        AppointmentQuery,
+        QuickQuoteQuery,
     ),
 )
 Mutation = merge_types(
@@ -42,6 +46,8 @@ Mutation = merge_types(
         DealershipMutation,
         FeeMutation,
         VehicleMutation,
+        AppointmentMutation,
+        QuickQuoteMutation,
     ),
 )
 

@@ -141,8 +141,8 @@ class Factory:
         fee = FeeTemplate(
             dealership_id=tenant.dealership_id,
             name=values.pop("name", f"Fee {n}"),
-            kind=values.pop("kind", FeeKind.OTHER),
-            deal_type=values.pop("deal_type", DealType.FINANCE),
+            kind=FeeKind(str(values.pop("kind", FeeKind.OTHER))),
+            deal_type=DealType(str(values.pop("deal_type", DealType.FINANCE))),
             amount=values.pop("amount", Decimal("100.00")),
             **values,
         )
@@ -152,3 +152,82 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return fee.id
+
+    async def staff(self, tenant: Tenant, *, active: bool = True) -> int:
+        """Another salesperson of the tenant (without a token)."""
+        n = next(_counter)
+        user = User(
+            dealership_id=tenant.dealership_id,
+            email=f"staff{n}.{tenant.code}@example.com",
+            first_name=f"Sam{n}",
+            last_name="Staff",
+            role=Role.SALESPERSON,
+            is_active=active,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(user)
+
+        await self.run(tenant.dealership_id, work)
+        return user.id
+
+    async def appointment(
+        self,
+        tenant: Tenant,
+        *,
+        customer_id: int,
+        user_id: int,
+        starts_at: object,
+        minutes: int = 60,
+        status: str = "scheduled",
+        type: str = "test_drive",
+    ) -> int:
+        """An appointment written straight to the table (no overlap check)."""
+        from datetime import datetime
+
+        from db.models import Appointment
+        from db.models.enums import AppointmentStatus, AppointmentType
+
+        assert isinstance(starts_at, datetime)
+        appointment = Appointment(
+            dealership_id=tenant.dealership_id,
+            customer_id=customer_id,
+            user_id=user_id,
+            type=AppointmentType(type),
+            status=AppointmentStatus(status),
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=minutes),
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(appointment)
+
+        await self.run(tenant.dealership_id, work)
+        return appointment.id
+
+    async def tax_jurisdiction(
+        self, tenant: Tenant, *, rate: Decimal, trade_in_credit: bool = True, default: bool = True
+    ) -> int:
+        """A tax jurisdiction, made the dealership's default unless `default` is False."""
+        from sqlalchemy import select
+
+        from db.models import DealershipSettings, TaxJurisdiction
+
+        jurisdiction = TaxJurisdiction(
+            dealership_id=tenant.dealership_id,
+            name=f"Jurisdiction {next(_counter)}",
+            state="OH",
+            rate=rate,
+            trade_in_credit=trade_in_credit,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(jurisdiction)
+            await session.flush()
+            if default:
+                settings = await session.scalar(select(DealershipSettings))
+                assert settings is not None
+                settings.default_tax_jurisdiction_id = jurisdiction.id
+
+        await self.run(tenant.dealership_id, work)
+        return jurisdiction.id
