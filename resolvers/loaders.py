@@ -24,8 +24,12 @@ from db.tenant import TenantDB
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
+from schema.deals import Deal
 from schema.relay import to_global_id
+from schema.scenarios import DealScenario
+from schema.trade_vehicles import TradeVehicle
 from schema.users import User
+from schema.vehicles import Vehicle
 
 T = TypeVar("T")
 
@@ -170,6 +174,31 @@ class Loaders:
                 lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
                 lambda rows: [from_row(Customer, r) for r in rows],
             )
+        )
+        self.vehicle = ByIdLoader(db, table_of(models.Vehicle), _builder(Vehicle))
+        deals, scenarios, trades = (
+            table_of(models.Deal),
+            table_of(models.DealScenario),
+            table_of(models.TradeVehicle),
+        )
+        newest_deals = (deals.c.created_at.desc(), deals.c.id.desc())
+        self.deal = ByIdLoader(db, deals, _builder(Deal))
+        self.customer_deals = ByParentLoader(
+            db, deals, deals.c.customer_id, _builder(Deal), order_by=newest_deals
+        )
+        self.vehicle_deals = ByParentLoader(
+            db, deals, deals.c.vehicle_id, _builder(Deal), order_by=newest_deals
+        )
+        self.deal_scenario = ByIdLoader(db, scenarios, _builder(DealScenario))
+        self.deal_scenarios = ByParentLoader(
+            db, scenarios, scenarios.c.deal_id, _builder(DealScenario)
+        )
+        self.trade_vehicle = ByIdLoader(db, trades, _builder(TradeVehicle))
+        self.deal_trade_vehicles = ByParentLoader(
+            db, trades, trades.c.deal_id, _builder(TradeVehicle)
+        )
+        self.customer_trade_vehicles = ByParentLoader(
+            db, trades, trades.c.customer_id, _builder(TradeVehicle)
         )
         db.on_commit(self.clear_all)
 

@@ -20,6 +20,9 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "User": lambda loaders, pk: loaders.user.load(pk),
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
+    "Deal": lambda loaders, pk: loaders.deal.load(pk),
+    "DealScenario": lambda loaders, pk: loaders.deal_scenario.load(pk),
+    "TradeVehicle": lambda loaders, pk: loaders.trade_vehicle.load(pk),
 }
 
 

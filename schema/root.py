@@ -8,13 +8,21 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from resolvers.customers import CustomerMutation, CustomerQuery
+from resolvers.deals import DealMutation, DealQuery
 from resolvers.nodes import NodeQuery
+from resolvers.scenarios import DealScenarioMutation, DealScenarioQuery
+from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (CustomerMutation,))
+Query = merge_types(
+    "Query",
+    (ViewerQuery, NodeQuery, CustomerQuery, DealQuery, DealScenarioQuery, TradeVehicleQuery),
+)
+Mutation = merge_types(
+    "Mutation", (CustomerMutation, DealMutation, DealScenarioMutation, TradeVehicleMutation)
+)
 
 
 class DealerdeskSchema(strawberry.Schema):
