@@ -312,6 +312,12 @@ def _without(values: dict[str, object], key: str) -> dict[str, object]:
         ({"vehiclePrice": "-1"}, ["vehiclePrice"], "NEGATIVE_AMOUNT"),
         ({"downPayment": "-1"}, ["downPayment"], "NEGATIVE_AMOUNT"),
         ({"tradePayoff": "-5"}, ["tradePayoff"], "NEGATIVE_AMOUNT"),
+        ({"vehiclePrice": "10000000.01"}, ["vehiclePrice"], "AMOUNT_TOO_LARGE"),
+        (
+            {"fees": [{"name": "a", "amount": "9999999999.99"}]},
+            ["fees", "0", "amount"],
+            "AMOUNT_TOO_LARGE",
+        ),
         ({"taxRate": "100"}, ["taxRate"], "TAX_RATE_OUT_OF_RANGE"),
         ({"taxRate": "-1"}, ["taxRate"], "TAX_RATE_OUT_OF_RANGE"),
         ({"name": "  "}, ["name"], "REQUIRED"),

@@ -3,6 +3,7 @@ optimistic locking, tenancy and the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -71,10 +72,10 @@ async def test_a_deal_with_its_relations(client: GraphQLClient, factory: Factory
     assert missing["dealByNumber"] is None
 
     back = await client.data(
-        """query($c: ID!, $v: ID!) {
+        """query($c: ID!) {
              customer(id: $c) { deals { id } tradeVehicles { id deal { id } customer { id } } }
-             node(id: $v) { ... on Vehicle { deals { id dealNumber } } } }""",
-        {"c": gid("Customer", customer_id), "v": deal["vehicle"]["id"]},
+           }""",
+        {"c": gid("Customer", customer_id)},
         token=tenant.token,
     )
     assert back["customer"]["deals"] == [{"id": deal["id"]}]
@@ -855,6 +856,63 @@ async def test_attach_and_detach_refusals(
     assert await deal_version(engine, b, foreign) == 1
 
 
+DEAL_MUTATIONS = [
+    ("updateDeal", "id", {"version": 1, "notes": "x"}),
+    ("assignDealCustomer", "id", {"version": 1, "customerId": "customer"}),
+    ("changeDealSalesperson", "id", {"version": 1, "salespersonId": "salesperson"}),
+    ("setActiveScenario", "dealId", {"version": 1, "scenarioId": "scenario"}),
+    ("attachTradeVehicle", "dealId", {"tradeVehicleId": "trade"}),
+    ("detachTradeVehicle", "dealId", {"tradeVehicleId": "trade"}),
+]
+
+
+@pytest.mark.parametrize(("name", "id_field", "values"), DEAL_MUTATIONS)
+async def test_every_deal_mutation_refuses_foreign_and_closed_deals(
+    client: GraphQLClient,
+    factory: Factory,
+    engine: AsyncEngine,
+    name: str,
+    id_field: str,
+    values: dict[str, object],
+) -> None:
+    a, b = await factory.tenant(), await factory.tenant()
+    customer = await factory.customer(a)
+    closed = await factory.deal(a, customer_id=customer, status="contracted", trade_vehicles=1)
+    foreign = await factory.deal(b)
+    own = {
+        "customer": gid("Customer", customer),
+        "salesperson": gid("User", a.users[Role.SALES_MANAGER]),
+        "scenario": gid(
+            "DealScenario",
+            int(
+                str(
+                    await scalar(
+                        engine,
+                        a.dealership_id,
+                        "SELECT active_scenario_id FROM deals WHERE id = :id",
+                        id=closed,
+                    )
+                )
+            ),
+        ),
+        "trade": gid("TradeVehicle", await _trade_of(engine, a, closed)),
+    }
+    input = {k: own.get(str(v), v) for k, v in values.items()}
+    for deal_id, typename, code in (
+        (foreign, "MultiTenantViolationError", "CROSS_TENANT"),
+        (closed, "ValidationError", "DEAL_NOT_EDITABLE"),
+    ):
+        result = await mutate(client, a.token, name, {id_field: gid("Deal", deal_id), **input})
+        assert (result["__typename"], result["code"], result["field"]) == (
+            typename,
+            code,
+            ["input", id_field],
+        )
+    assert await deal_version(engine, a, closed) == 1
+    assert await deal_version(engine, b, foreign) == 1
+    assert (await audit(engine, a), await audit(engine, b)) == ([], [])
+
+
 async def test_unauthenticated_calls_are_refused(client: GraphQLClient) -> None:
     result = await client.execute("{ deals { totalCount } }")
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -862,3 +920,25 @@ async def test_unauthenticated_calls_are_refused(client: GraphQLClient) -> None:
         'mutation { updateDeal(input: {id: "x", version: 1}) { __typename } }'
     )
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_concurrent_edits_of_one_version_let_exactly_one_win(
+    client: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    tenant = await factory.tenant()
+    deal_id = await factory.deal(tenant)
+    results = await asyncio.gather(
+        *(
+            mutate(
+                client,
+                tenant.token,
+                "updateDeal",
+                {"id": gid("Deal", deal_id), "version": 1, "notes": f"edit {n}"},
+            )
+            for n in range(5)
+        )
+    )
+    kinds = sorted(r["__typename"] for r in results)
+    assert kinds == ["UpdateDealSuccess"] + ["VersionConflictError"] * 4
+    assert await deal_version(engine, tenant, deal_id) == 2
+    assert len(await audit(engine, tenant)) == 1

@@ -130,6 +130,7 @@ async def test_new_scenarios_default_to_the_trade_in_totals(
         ({"allowance": "-1"}, "allowance", "NEGATIVE_AMOUNT"),
         ({"actualCashValue": "-0.01"}, "actualCashValue", "NEGATIVE_AMOUNT"),
         ({"payoffAmount": "-5"}, "payoffAmount", "NEGATIVE_AMOUNT"),
+        ({"allowance": "10000000.01"}, "allowance", "AMOUNT_TOO_LARGE"),
         ({"dealId": "nonsense"}, "dealId", "INVALID_ID"),
     ],
 )

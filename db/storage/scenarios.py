@@ -36,6 +36,9 @@ MAX_MONEY_FACTOR = Decimal("0.0166667")
 MAX_TERM_MONTHS = 120
 MAX_FEES = 30
 MAX_NAME = 100
+# Far above any car deal, and low enough that no figure computed from amounts up to it can
+# overflow a NUMERIC(12, 2) column.
+MAX_AMOUNT = Decimal("10000000")
 
 MONEY_FIELDS = ("vehicle_price", "down_payment", "rebates", "trade_allowance", "trade_payoff")
 
@@ -146,10 +149,8 @@ def clean_fields(
         clean["name"] = require_text(clean["name"], field=(*path, "name"), max_length=MAX_NAME)
     for key in MONEY_FIELDS:
         amount = clean.get(key)
-        if isinstance(amount, Decimal) and amount < 0:
-            raise ValidationFailed(
-                "cannot be negative", field=(*path, _camel(key)), code="NEGATIVE_AMOUNT"
-            )
+        if isinstance(amount, Decimal):
+            _check_amount(amount, field=(*path, _camel(key)))
     apr = clean.get("apr")
     if apr is not None:
         _check_decimal(
@@ -208,16 +209,20 @@ def clean_fields(
     return clean
 
 
+def _check_amount(amount: Decimal, *, field: tuple[str, ...]) -> None:
+    if amount < 0:
+        raise ValidationFailed("cannot be negative", field=field, code="NEGATIVE_AMOUNT")
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed(f"at most {MAX_AMOUNT:,}", field=field, code="AMOUNT_TOO_LARGE")
+
+
 def _clean_fees(fees: list[FeeLine], *, path: tuple[str, ...]) -> list[FeeLine]:
     if len(fees) > MAX_FEES:
         raise ValidationFailed(f"at most {MAX_FEES} fee lines", field=path, code="TOO_MANY_FEES")
     clean = []
     for i, fee in enumerate(fees):
         name = require_text(fee.name, field=(*path, str(i), "name"), max_length=MAX_NAME)
-        if fee.amount < 0:
-            raise ValidationFailed(
-                "cannot be negative", field=(*path, str(i), "amount"), code="NEGATIVE_AMOUNT"
-            )
+        _check_amount(fee.amount, field=(*path, str(i), "amount"))
         clean.append(FeeLine(name=name, kind=fee.kind, amount=fee.amount, taxable=fee.taxable))
     return clean
 

@@ -20,6 +20,7 @@ from db.models import Deal, TradeVehicle
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
+from db.storage.scenarios import MAX_AMOUNT
 from db.validation import normalize_vin, require_text
 
 ENTITY = "TradeVehicle"
@@ -116,6 +117,10 @@ def clean_fields(
             if amount is not None and amount < 0:
                 raise ValidationFailed(
                     "cannot be negative", field=(*path, name), code="NEGATIVE_AMOUNT"
+                )
+            if amount is not None and amount > MAX_AMOUNT:
+                raise ValidationFailed(
+                    f"at most {MAX_AMOUNT:,}", field=(*path, name), code="AMOUNT_TOO_LARGE"
                 )
             clean[amount_key] = amount
     return clean
