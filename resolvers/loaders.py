@@ -26,9 +26,12 @@ from schema.appointments import Appointment
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership, DealershipSettings, settings_from_row
+from schema.deals import Deal
 from schema.fees import FeeTemplate
 from schema.quotes import QuickQuote, QuickQuoteContact
 from schema.relay import to_global_id
+from schema.scenarios import DealScenario
+from schema.trade_vehicles import TradeVehicle
 from schema.users import User
 from schema.vehicles import Vehicle
 
@@ -206,6 +209,30 @@ class Loaders:
             table_of(models.QuickQuoteContact),
             table_of(models.QuickQuoteContact).c.quick_quote_id,
             _builder(QuickQuoteContact),
+        )
+        deals, scenarios, trades = (
+            table_of(models.Deal),
+            table_of(models.DealScenario),
+            table_of(models.TradeVehicle),
+        )
+        newest_deals = (deals.c.created_at.desc(), deals.c.id.desc())
+        self.deal = ByIdLoader(db, deals, _builder(Deal))
+        self.customer_deals = ByParentLoader(
+            db, deals, deals.c.customer_id, _builder(Deal), order_by=newest_deals
+        )
+        self.vehicle_deals = ByParentLoader(
+            db, deals, deals.c.vehicle_id, _builder(Deal), order_by=newest_deals
+        )
+        self.deal_scenario = ByIdLoader(db, scenarios, _builder(DealScenario))
+        self.deal_scenarios = ByParentLoader(
+            db, scenarios, scenarios.c.deal_id, _builder(DealScenario)
+        )
+        self.trade_vehicle = ByIdLoader(db, trades, _builder(TradeVehicle))
+        self.deal_trade_vehicles = ByParentLoader(
+            db, trades, trades.c.deal_id, _builder(TradeVehicle)
+        )
+        self.customer_trade_vehicles = ByParentLoader(
+            db, trades, trades.c.customer_id, _builder(TradeVehicle)
         )
         db.on_commit(self.clear_all)
 

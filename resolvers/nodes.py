@@ -26,6 +26,9 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Appointment": lambda loaders, pk: loaders.appointment.load(pk),
     "QuickQuote": lambda loaders, pk: loaders.quick_quote.load(pk),
     "QuickQuoteContact": lambda loaders, pk: loaders.quick_quote_contact.load(pk),
+    "Deal": lambda loaders, pk: loaders.deal.load(pk),
+    "DealScenario": lambda loaders, pk: loaders.deal_scenario.load(pk),
+    "TradeVehicle": lambda loaders, pk: loaders.trade_vehicle.load(pk),
 }
 
 

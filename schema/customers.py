@@ -15,6 +15,8 @@ from schema.relay import Node, OrderDirection
 
 if TYPE_CHECKING:
     from schema.appointments import Appointment
+    from schema.deals import Deal
+    from schema.trade_vehicles import TradeVehicle
     from schema.users import User
 
 strawberry.enum(CustomerOrderField, description="What customers can be sorted by.")
@@ -64,6 +66,16 @@ class Customer(Node):
     @strawberry.field(description="Other customers with the same e-mail or phone.")
     async def possible_duplicates(self, info: Info) -> list[Customer]:
         return await info.context.loaders.customer_duplicates.load(self.pk)
+
+    @strawberry.field(description="The customer's deals, newest first.")
+    async def deals(self, info: Info) -> list[Annotated[Deal, strawberry.lazy("schema.deals")]]:
+        return await info.context.loaders.customer_deals.load(self.pk)
+
+    @strawberry.field(description="Vehicles the customer has offered in trade, oldest first.")
+    async def trade_vehicles(
+        self, info: Info
+    ) -> list[Annotated[TradeVehicle, strawberry.lazy("schema.trade_vehicles")]]:
+        return await info.context.loaders.customer_trade_vehicles.load(self.pk)
 
 
 @strawberry.type(description="A note a staff member left on a customer.")

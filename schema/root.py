@@ -11,10 +11,13 @@ from strawberry.tools import merge_types
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.dealerships import DealershipMutation, DealershipQuery
+from resolvers.deals import DealMutation, DealQuery
 from resolvers.fees import FeeMutation, FeeQuery
 from resolvers.nodes import NodeQuery
 from resolvers.permissions_admin import PermissionMutation, PermissionQuery
 from resolvers.quotes import QuickQuoteMutation, QuickQuoteQuery
+from resolvers.scenarios import DealScenarioMutation, DealScenarioQuery
+from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
@@ -33,6 +36,9 @@ Query = merge_types(
         DealershipQuery,
         FeeQuery,
         VehicleQuery,
+        DealQuery,
+        DealScenarioQuery,
+        TradeVehicleQuery,
         AppointmentQuery,
         QuickQuoteQuery,
     ),
@@ -46,6 +52,9 @@ Mutation = merge_types(
         DealershipMutation,
         FeeMutation,
         VehicleMutation,
+        DealMutation,
+        DealScenarioMutation,
+        TradeVehicleMutation,
         AppointmentMutation,
         QuickQuoteMutation,
     ),

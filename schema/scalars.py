@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import NewType
+from typing import TYPE_CHECKING, NewType, TypeAlias
 
 import strawberry
 
@@ -34,8 +34,12 @@ def parse_money(value: object) -> Decimal:
     return amount.quantize(CENT)
 
 
-# The Python type fields are annotated with (mypy sees a Decimal) ...
-Money = NewType("Money", Decimal)
+# The type money fields are annotated with. Type checkers see the Decimal it is; at run time
+# it is a distinct type that the schema maps to the Money scalar (scalar_map in schema/root.py).
+if TYPE_CHECKING:
+    Money: TypeAlias = Decimal
+else:
+    Money = NewType("Money", Decimal)
 
 # ... and the GraphQL scalar it maps to (schema/root.py passes it in scalar_map).
 MONEY_SCALAR = strawberry.scalar(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,6 +13,9 @@ from resolvers.context import Info
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
 from schema.scalars import Money
+
+if TYPE_CHECKING:
+    from schema.deals import Deal
 
 strawberry.enum(
     VehicleOrderField,
@@ -65,6 +68,10 @@ class Vehicle(Node):
     async def days_in_stock(self, info: Info) -> int:
         today = await info.context.loaders.dealership_today.load(self.dealership_id)
         return (today - self.received_on).days
+
+    @strawberry.field(description="Deals on this vehicle, newest first.")
+    async def deals(self, info: Info) -> list[Annotated[Deal, strawberry.lazy("schema.deals")]]:
+        return await info.context.loaders.vehicle_deals.load(self.pk)
 
 
 @strawberry.type(description="How many vehicles have one status.")

@@ -231,3 +231,126 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return jurisdiction.id
+
+    async def deal(
+        self,
+        tenant: Tenant,
+        *,
+        customer_id: int | None = None,
+        vehicle_id: int | None = None,
+        salesperson_id: int | None = None,
+        status: str = "open",
+        scenarios: int = 1,
+        trade_vehicles: int = 0,
+        tax_rate: Decimal = Decimal("0"),
+        **values: object,
+    ) -> int:
+        """A deal numbered like the app numbers them, its vehicle held (pending) while the
+        deal is live, `trade_vehicles` trade-ins, and `scenarios` scenarios computed by
+        db.desking (the first a 72-month finance one, made active)."""
+        # Imported here so that this method's additions stay in one place of the file.
+        from datetime import UTC, datetime
+
+        from sqlalchemy import select
+
+        from db import desking
+        from db.models import Deal, DealershipSettings, DealScenario, TradeVehicle
+        from db.models.deals import LIVE_DEAL_STATUSES
+        from db.models.enums import DealStatus, DealType, VehicleStatus
+        from db.storage.deal_numbers import local_day, next_deal_number
+
+        deal_status = DealStatus(status)
+
+        customer_id = customer_id or await self.customer(tenant)
+        vehicle_id = vehicle_id or await self.vehicle(tenant)
+        salesperson_id = salesperson_id or tenant.users[Role.SALESPERSON]
+        shapes = [
+            (DealType.FINANCE, 72, Decimal("6.9900"), Decimal("2000.00")),
+            (DealType.FINANCE, 60, Decimal("5.4900"), Decimal("3000.00")),
+            (DealType.CASH, None, None, Decimal("0.00")),
+        ]
+        created: list[int] = []
+
+        async def work(session: AsyncSession) -> None:
+            settings = await session.get(DealershipSettings, tenant.dealership_id)
+            assert settings is not None
+            vehicle = (await session.scalars(select(Vehicle).where(Vehicle.id == vehicle_id))).one()
+            number = await next_deal_number(
+                session,
+                dealership_id=tenant.dealership_id,
+                day=local_day(datetime.now(UTC), settings.time_zone),
+            )
+            deal = Deal(
+                dealership_id=tenant.dealership_id,
+                deal_number=number,
+                customer_id=customer_id,
+                vehicle_id=vehicle_id,
+                salesperson_id=salesperson_id,
+                status=deal_status,
+                **values,
+            )
+            session.add(deal)
+            await session.flush()
+            if deal_status in LIVE_DEAL_STATUSES:
+                vehicle.status = VehicleStatus.PENDING
+            elif deal_status is DealStatus.DELIVERED:
+                vehicle.status = VehicleStatus.SOLD
+            allowance = payoff = Decimal("0.00")
+            for i in range(trade_vehicles):
+                trade = TradeVehicle(
+                    dealership_id=tenant.dealership_id,
+                    deal_id=deal.id,
+                    customer_id=customer_id,
+                    year=2015 + i,
+                    make="Toyota",
+                    model="Corolla",
+                    mileage=90000,
+                    allowance=Decimal("6000.00"),
+                    payoff_amount=Decimal("1500.00"),
+                )
+                session.add(trade)
+                allowance += trade.allowance
+                payoff += trade.payoff_amount
+            rows = []
+            for i in range(scenarios):
+                deal_type, term, apr, down = shapes[i % len(shapes)]
+                figures = desking.compute(
+                    desking.ScenarioTerms(
+                        type=deal_type,
+                        vehicle_price=vehicle.list_price,
+                        down_payment=down,
+                        trade_allowance=allowance,
+                        trade_payoff=payoff,
+                        apr=apr,
+                        term_months=term,
+                        tax_rate=tax_rate,
+                    )
+                )
+                row = DealScenario(
+                    dealership_id=tenant.dealership_id,
+                    deal_id=deal.id,
+                    name=f"{deal_type.value.title()} {term} mo" if term else "Cash",
+                    type=deal_type,
+                    vehicle_price=vehicle.list_price,
+                    down_payment=down,
+                    trade_allowance=allowance,
+                    trade_payoff=payoff,
+                    apr=apr,
+                    term_months=term,
+                    tax_rate=tax_rate,
+                    tax_amount=figures.tax_amount,
+                    fees=[],
+                    fees_total=figures.fees_total,
+                    amount_financed=figures.amount_financed,
+                    monthly_payment=figures.monthly_payment,
+                    total_of_payments=figures.total_of_payments,
+                )
+                session.add(row)
+                rows.append(row)
+            await session.flush()
+            if rows:
+                deal.active_scenario_id = rows[0].id
+            created.append(deal.id)
+
+        await self.run(tenant.dealership_id, work)
+        return created[0]

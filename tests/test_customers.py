@@ -390,3 +390,18 @@ async def test_notes_and_history(client: GraphQLClient, factory: Factory) -> Non
 async def test_unauthenticated_mutation_is_refused(client: GraphQLClient) -> None:
     result = await client.execute(CREATE, {"input": {"firstName": "A", "lastName": "B"}})
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_cursor_of_another_ordering_is_refused(
+    client: GraphQLClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    for name in ("Adams", "Baker"):
+        await factory.customer(tenant, last_name=name)
+    page = (await client.data(LIST, {"first": 1}, token=tenant.token))["customers"]
+    cursor = page["pageInfo"]["endCursor"]
+    for order in ({"field": "CREATED_AT"}, {"field": "LAST_NAME", "direction": "DESC"}):
+        result = await client.execute(
+            LIST, {"first": 1, "after": cursor, "orderBy": order}, token=tenant.token
+        )
+        assert result["errors"][0]["extensions"]["code"] == "INVALID_CURSOR", order

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -88,18 +89,47 @@ def _decode_value(item: object) -> CursorValue:
     raise ValueError("bad cursor item")
 
 
-def encode_cursor(values: Sequence[CursorValue]) -> str:
-    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+def signature(keys: Sequence[SortKey]) -> str:
+    """Names the ordering a cursor belongs to: a cursor of another ordering (or another
+    list) is refused instead of being compared with columns of other types."""
+    return ",".join(f"{k.column.key}{'-' if k.descending else '+'}" for k in keys)
+
+
+def encode_cursor(values: Sequence[CursorValue], keys: Sequence[SortKey]) -> str:
+    raw = json.dumps(
+        {"k": signature(keys), "v": [_encode_value(v) for v in values]}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def decode_cursor(cursor: str, width: int, *, field: str) -> list[CursorValue]:
+def _expected(key: SortKey) -> tuple[type, ...]:
+    python_type = key.column.type.python_type
+    if issubclass(python_type, Enum):
+        return (str,)
+    if python_type is datetime:
+        return (datetime,)
+    if python_type is date:
+        return (date,)
+    return (python_type,)
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey], *, field: str) -> list[CursorValue]:
     try:
-        items = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(items, list) or len(items) != width:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(payload, dict) or payload.get("k") != signature(keys):
+            raise ValueError("another ordering")
+        items = payload.get("v")
+        if not isinstance(items, list) or len(items) != len(keys):
             raise ValueError("wrong width")
-        return [_decode_value(item) for item in items]
-    except (ValueError, binascii.Error, InvalidOperation, UnicodeDecodeError):
+        values = [_decode_value(item) for item in items]
+        for value, key in zip(values, keys, strict=True):
+            if value is not None and (
+                isinstance(value, bool) != (key.column.type.python_type is bool)
+                or not isinstance(value, _expected(key))
+            ):
+                raise ValueError("wrong type")
+        return values
+    except (ValueError, binascii.Error, InvalidOperation, UnicodeDecodeError, TypeError):
         raise ValidationFailed(
             f"`{field}` is not a cursor of this list (cursors depend on the sort order)",
             field=(field,),
@@ -144,14 +174,13 @@ async def paginate(
     """Run `stmt` (already filtered) one page at a time. `keys` must end with a unique
     column (the id); each returned row must expose those columns as attributes."""
     size, backwards = _page_size(args)
-    width = len(keys)
     order = [SortKey(k.column, not k.descending) for k in keys] if backwards else list(keys)
 
     if args.after is not None:
-        stmt = stmt.where(_after(keys, decode_cursor(args.after, width, field="after")))
+        stmt = stmt.where(_after(keys, decode_cursor(args.after, keys, field="after")))
     if args.before is not None:
         reverse = [SortKey(k.column, not k.descending) for k in keys]
-        stmt = stmt.where(_after(reverse, decode_cursor(args.before, width, field="before")))
+        stmt = stmt.where(_after(reverse, decode_cursor(args.before, keys, field="before")))
 
     stmt = stmt.order_by(*(k.column.desc() if k.descending else k.column.asc() for k in order))
     rows = list((await session.execute(stmt.limit(size + 1))).scalars().all())
@@ -161,7 +190,7 @@ async def paginate(
         rows.reverse()
 
     names = [str(k.column.key) for k in keys]
-    cursors = [encode_cursor([getattr(row, name) for name in names]) for row in rows]
+    cursors = [encode_cursor([getattr(row, name) for name in names], keys) for row in rows]
     if backwards:
         has_previous, has_next = more, args.before is not None
     else:

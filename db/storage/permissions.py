@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "vehicle.delete": "Delete a vehicle no deal or quote refers to.",
     "deal.read": "See deals.",
     "deal.write": "Create and work deals.",
+    "deal.assign": "Hand a deal to another salesperson.",
     "deal.approve": "Approve deals.",
     "deal.unwind": "Unwind delivered deals.",
     "deal.view_gross": "See cost, gross profit and dealer reserve.",

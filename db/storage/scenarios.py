@@ -1,0 +1,595 @@
+"""Deal scenarios: the cash, finance and lease structures desked on a deal.
+
+Every figure of a scenario (tax, fees total, amount financed, payment, total of payments,
+residual) comes from `db.desking.compute`; nothing here does money arithmetic of its own.
+Defaults (price, trade-in, APR and term, tax rate, fees) apply when a scenario is created;
+an update changes only what the client sends, then recomputes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypedDict, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import desking
+from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
+from db.errors import NotFound, ValidationFailed
+from db.models import Deal, DealScenario, FeeTemplate, TaxJurisdiction, TradeVehicle, Vehicle
+from db.models.enums import DealType
+from db.storage.audit import Actor, record_change, snapshot
+from db.storage.dealerships import get_settings
+from db.storage.deals import lock_editable_deal
+from db.storage.ownership import bump_version, check_version, load_owned
+from db.types import JSONValue
+from db.validation import require_text
+
+ENTITY = "DealScenario"
+
+ZERO = Decimal("0")
+MAX_APR = Decimal("40")
+# APR = money factor x 2400, so this is the lease equivalent of MAX_APR.
+MAX_MONEY_FACTOR = Decimal("0.0166667")
+MAX_TERM_MONTHS = 120
+MAX_FEES = 30
+MAX_NAME = 100
+# Far above any car deal, and low enough that no figure computed from amounts up to it can
+# overflow a NUMERIC(12, 2) column.
+MAX_AMOUNT = Decimal("10000000")
+
+MONEY_FIELDS = ("vehicle_price", "down_payment", "rebates", "trade_allowance", "trade_payoff")
+
+
+class ScenarioFields(TypedDict, total=False):
+    """What a client sends. On create None means "use the default"; on update None on a
+    field that cannot be empty is refused, and None on apr/moneyFactor/... clears it."""
+
+    name: str | None
+    type: DealType | None
+    vehicle_price: Decimal | None
+    down_payment: Decimal | None
+    rebates: Decimal | None
+    trade_allowance: Decimal | None
+    trade_payoff: Decimal | None
+    apr: Decimal | None
+    money_factor: Decimal | None
+    residual_percent: Decimal | None
+    term_months: int | None
+    tax_rate: Decimal | None
+    fees: list[FeeLine] | None
+
+
+@dataclass
+class Terms:
+    """A scenario's inputs, complete: what compute() and the row are built from."""
+
+    name: str
+    type: DealType
+    vehicle_price: Decimal
+    down_payment: Decimal
+    rebates: Decimal
+    trade_allowance: Decimal
+    trade_payoff: Decimal
+    apr: Decimal | None
+    money_factor: Decimal | None
+    residual_percent: Decimal | None
+    term_months: int | None
+    tax_rate: Decimal
+    fees: tuple[FeeLine, ...]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What the deal's dealership and vehicle contribute to a scenario."""
+
+    list_price: Decimal
+    msrp: Decimal | None
+    tax_rate: Decimal
+    trade_in_credit: bool
+    default_apr: Decimal
+    default_term_months: int
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _places(value: Decimal, places: int) -> bool:
+    return value == value.quantize(Decimal(1).scaleb(-places))
+
+
+def _check_decimal(
+    value: Decimal,
+    *,
+    field: tuple[str, ...],
+    low: Decimal,
+    high: Decimal,
+    places: int,
+    code: str,
+    what: str,
+    low_inclusive: bool = True,
+) -> None:
+    if not value.is_finite():
+        raise ValidationFailed("must be a finite number", field=field, code="INVALID_NUMBER")
+    too_low = value < low if low_inclusive else value <= low
+    if too_low or value > high:
+        bound = "from" if low_inclusive else "above"
+        raise ValidationFailed(f"{what} must be {bound} {low} to {high}", field=field, code=code)
+    if not _places(value, places):
+        raise ValidationFailed(
+            f"{what} has at most {places} decimal places", field=field, code="TOO_PRECISE"
+        )
+
+
+def clean_fields(
+    fields: ScenarioFields, *, path: tuple[str, ...], creating: bool
+) -> ScenarioFields:
+    """Check each value on its own (ranges, precision, required text); the checks that
+    combine fields run once the scenario is complete (`finalize`)."""
+    nullable = ("apr", "money_factor", "residual_percent", "term_months")
+    if not creating:
+        for key, value in fields.items():
+            if value is None and key not in nullable:
+                raise ValidationFailed(
+                    "cannot be null", field=(*path, _camel(key)), code="REQUIRED"
+                )
+    # Creating: None is "use the default", which the caller fills in.
+    clean = cast(
+        ScenarioFields,
+        {k: v for k, v in fields.items() if v is not None or (k in nullable and not creating)},
+    )
+    if "name" in clean and clean["name"] is not None:
+        clean["name"] = require_text(clean["name"], field=(*path, "name"), max_length=MAX_NAME)
+    for key in MONEY_FIELDS:
+        amount = clean.get(key)
+        if isinstance(amount, Decimal):
+            _check_amount(amount, field=(*path, _camel(key)))
+    apr = clean.get("apr")
+    if apr is not None:
+        _check_decimal(
+            apr,
+            field=(*path, "apr"),
+            low=ZERO,
+            high=MAX_APR,
+            places=4,
+            code="APR_OUT_OF_RANGE",
+            what="the APR (percent)",
+        )
+    factor = clean.get("money_factor")
+    if factor is not None:
+        _check_decimal(
+            factor,
+            field=(*path, "moneyFactor"),
+            low=ZERO,
+            high=MAX_MONEY_FACTOR,
+            places=7,
+            code="MONEY_FACTOR_OUT_OF_RANGE",
+            what="the money factor",
+        )
+    residual = clean.get("residual_percent")
+    if residual is not None:
+        _check_decimal(
+            residual,
+            field=(*path, "residualPercent"),
+            low=ZERO,
+            high=Decimal(100),
+            places=4,
+            code="RESIDUAL_OUT_OF_RANGE",
+            what="the residual (percent)",
+            low_inclusive=False,
+        )
+    rate = clean.get("tax_rate")
+    if rate is not None:
+        _check_decimal(
+            rate,
+            field=(*path, "taxRate"),
+            low=ZERO,
+            high=Decimal("99.9999"),
+            places=4,
+            code="TAX_RATE_OUT_OF_RANGE",
+            what="the tax rate (percent)",
+        )
+    term = clean.get("term_months")
+    if term is not None and not 1 <= term <= MAX_TERM_MONTHS:
+        raise ValidationFailed(
+            f"the term is 1 to {MAX_TERM_MONTHS} months",
+            field=(*path, "termMonths"),
+            code="TERM_OUT_OF_RANGE",
+        )
+    fees = clean.get("fees")
+    if fees is not None:
+        clean["fees"] = _clean_fees(fees, path=(*path, "fees"))
+    return clean
+
+
+def _check_amount(amount: Decimal, *, field: tuple[str, ...]) -> None:
+    if amount < 0:
+        raise ValidationFailed("cannot be negative", field=field, code="NEGATIVE_AMOUNT")
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed(f"at most {MAX_AMOUNT:,}", field=field, code="AMOUNT_TOO_LARGE")
+
+
+def _clean_fees(fees: list[FeeLine], *, path: tuple[str, ...]) -> list[FeeLine]:
+    if len(fees) > MAX_FEES:
+        raise ValidationFailed(f"at most {MAX_FEES} fee lines", field=path, code="TOO_MANY_FEES")
+    clean = []
+    for i, fee in enumerate(fees):
+        name = require_text(fee.name, field=(*path, str(i), "name"), max_length=MAX_NAME)
+        _check_amount(fee.amount, field=(*path, str(i), "amount"))
+        clean.append(FeeLine(name=name, kind=fee.kind, amount=fee.amount, taxable=fee.taxable))
+    return clean
+
+
+def finalize(terms: Terms, *, path: tuple[str, ...], defaults: Pricing | None) -> None:
+    """Fill (when creating: `defaults`) or demand the fields the scenario's type needs, clear
+    the ones it does not use, and check the fields against each other."""
+    if terms.type is DealType.FINANCE:
+        if terms.apr is None and defaults is not None:
+            terms.apr = defaults.default_apr
+        if terms.term_months is None and defaults is not None:
+            terms.term_months = defaults.default_term_months
+        _require(terms, ("apr", "term_months"), path=path, what="a finance scenario")
+        terms.money_factor = terms.residual_percent = None
+    elif terms.type is DealType.LEASE:
+        _require(
+            terms,
+            ("money_factor", "residual_percent", "term_months"),
+            path=path,
+            what="a lease scenario",
+        )
+        terms.apr = None
+    else:
+        terms.apr = terms.money_factor = terms.residual_percent = None
+        terms.term_months = None
+    if terms.down_payment > terms.vehicle_price:
+        raise ValidationFailed(
+            f"the down payment cannot exceed the vehicle price ({terms.vehicle_price})",
+            field=(*path, "downPayment"),
+            code="DOWN_PAYMENT_EXCEEDS_PRICE",
+        )
+    if terms.rebates > terms.vehicle_price:
+        raise ValidationFailed(
+            f"rebates cannot exceed the vehicle price ({terms.vehicle_price})",
+            field=(*path, "rebates"),
+            code="REBATES_EXCEED_PRICE",
+        )
+
+
+def _require(terms: Terms, names: tuple[str, ...], *, path: tuple[str, ...], what: str) -> None:
+    for name in names:
+        if getattr(terms, name) is None:
+            raise ValidationFailed(
+                f"{what} needs `{_camel(name)}`", field=(*path, _camel(name)), code="REQUIRED"
+            )
+
+
+# --- building a scenario -------------------------------------------------------------------
+
+
+def parse_fees(raw: list[JSONValue]) -> tuple[FeeLine, ...]:
+    """The fee lines stored on a scenario (amounts as decimal strings)."""
+    lines = []
+    for item in raw:
+        if isinstance(item, dict):
+            lines.append(
+                FeeLine(
+                    name=str(item.get("name", "")),
+                    kind=str(item.get("kind", "other")),
+                    amount=Decimal(str(item.get("amount", "0"))),
+                    taxable=item.get("taxable") is True,
+                )
+            )
+    return tuple(lines)
+
+
+def _fees_json(fees: tuple[FeeLine, ...]) -> list[JSONValue]:
+    return [
+        {"name": f.name, "kind": f.kind, "amount": str(f.amount), "taxable": f.taxable}
+        for f in fees
+    ]
+
+
+def default_name(terms: Terms) -> str:
+    if terms.type is DealType.CASH:
+        return "Cash"
+    return f"{terms.type.value.title()} {terms.term_months} mo"
+
+
+def figures_of(terms: Terms, pricing: Pricing) -> ScenarioFigures:
+    return desking.compute(
+        ScenarioTerms(
+            type=terms.type,
+            vehicle_price=terms.vehicle_price,
+            down_payment=terms.down_payment,
+            rebates=terms.rebates,
+            trade_allowance=terms.trade_allowance,
+            trade_payoff=terms.trade_payoff,
+            apr=terms.apr,
+            money_factor=terms.money_factor,
+            term_months=terms.term_months,
+            residual_percent=terms.residual_percent,
+            msrp=pricing.msrp,
+            tax_rate=terms.tax_rate,
+            trade_in_credit=pricing.trade_in_credit,
+            fees=terms.fees,
+        )
+    )
+
+
+def terms_of(row: DealScenario) -> Terms:
+    return Terms(
+        name=row.name,
+        type=row.type,
+        vehicle_price=row.vehicle_price,
+        down_payment=row.down_payment,
+        rebates=row.rebates,
+        trade_allowance=row.trade_allowance,
+        trade_payoff=row.trade_payoff,
+        apr=row.apr,
+        money_factor=row.money_factor,
+        residual_percent=row.residual_percent,
+        term_months=row.term_months,
+        tax_rate=row.tax_rate,
+        fees=parse_fees(row.fees),
+    )
+
+
+def _apply(row: DealScenario, terms: Terms, figures: ScenarioFigures) -> None:
+    row.name = terms.name
+    row.type = terms.type
+    row.vehicle_price = terms.vehicle_price
+    row.down_payment = terms.down_payment
+    row.rebates = terms.rebates
+    row.trade_allowance = terms.trade_allowance
+    row.trade_payoff = terms.trade_payoff
+    row.apr = terms.apr
+    row.money_factor = terms.money_factor
+    row.residual_percent = terms.residual_percent
+    row.term_months = terms.term_months
+    row.tax_rate = terms.tax_rate
+    row.fees = _fees_json(terms.fees)
+    row.tax_amount = figures.tax_amount
+    row.fees_total = figures.fees_total
+    row.amount_financed = figures.amount_financed
+    row.monthly_payment = figures.monthly_payment
+    row.total_of_payments = figures.total_of_payments
+    row.residual_value = figures.residual_value
+
+
+async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
+    vehicle = (await session.scalars(select(Vehicle).where(Vehicle.id == deal.vehicle_id))).one()
+    settings = await get_settings(session, dealership_id=deal.dealership_id)
+    if settings is None:
+        raise NotFound("DealershipSettings", deal.dealership_id)
+    jurisdiction = None
+    if settings.default_tax_jurisdiction_id is not None:
+        jurisdiction = await session.scalar(
+            select(TaxJurisdiction).where(
+                TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
+                TaxJurisdiction.is_active,
+            )
+        )
+    return Pricing(
+        list_price=vehicle.list_price,
+        msrp=vehicle.msrp,
+        tax_rate=jurisdiction.rate if jurisdiction is not None else ZERO,
+        trade_in_credit=jurisdiction.trade_in_credit if jurisdiction is not None else True,
+        default_apr=settings.default_apr,
+        default_term_months=settings.default_term_months,
+    )
+
+
+async def default_fees(session: AsyncSession, deal_type: DealType) -> tuple[FeeLine, ...]:
+    templates = await session.scalars(
+        select(FeeTemplate)
+        .where(FeeTemplate.deal_type == deal_type, FeeTemplate.is_active)
+        .order_by(FeeTemplate.sort_order, FeeTemplate.id)
+    )
+    return tuple(FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates)
+
+
+async def trade_totals(session: AsyncSession, deal_id: int) -> tuple[Decimal, Decimal]:
+    """The summed allowance and payoff of the trade-ins on the deal."""
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(TradeVehicle.allowance), ZERO),
+                func.coalesce(func.sum(TradeVehicle.payoff_amount), ZERO),
+            ).where(TradeVehicle.deal_id == deal_id)
+        )
+    ).one()
+    return Decimal(row[0]), Decimal(row[1])
+
+
+async def _lock(
+    session: AsyncSession, scenario_id: int, *, field: tuple[str, ...]
+) -> tuple[DealScenario, Deal]:
+    """The scenario and its (editable) deal, both locked: the deal first, as every write on a
+    deal does, then the scenario, re-read now that no one else can change it."""
+    found = await load_owned(session, DealScenario, scenario_id, entity=ENTITY, field=field)
+    deal = await lock_editable_deal(session, found.deal_id, field=field)
+    scenario = await session.scalar(
+        select(DealScenario)
+        .where(DealScenario.id == scenario_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if scenario is None:  # deleted while we waited for the deal
+        raise NotFound(ENTITY, scenario_id, field=field)
+    return scenario, deal
+
+
+async def _insert(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    deal: Deal,
+    terms: Terms,
+    pricing: Pricing,
+    action: str,
+) -> DealScenario:
+    row = DealScenario(dealership_id=actor.dealership_id, deal_id=deal.id)
+    _apply(row, terms, figures_of(terms, pricing))
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=row.id,
+        before=None,
+        after=snapshot(row),
+    )
+    return row
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+async def create_scenario(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    deal_id: int,
+    fields: ScenarioFields,
+    path: tuple[str, ...],
+) -> DealScenario:
+    clean = clean_fields(fields, path=path, creating=True)
+    deal_type = clean.get("type")
+    if deal_type is None:
+        raise ValidationFailed("this field is required", field=(*path, "type"), code="REQUIRED")
+    deal = await lock_editable_deal(session, deal_id, field=(*path, "dealId"))
+    pricing = await pricing_for(session, deal)
+    allowance, payoff = clean.get("trade_allowance"), clean.get("trade_payoff")
+    if allowance is None or payoff is None:
+        trade_allowance, trade_payoff = await trade_totals(session, deal.id)
+        allowance = trade_allowance if allowance is None else allowance
+        payoff = trade_payoff if payoff is None else payoff
+    fees = clean.get("fees")
+    price = clean.get("vehicle_price")
+    down = clean.get("down_payment")
+    rebates = clean.get("rebates")
+    rate = clean.get("tax_rate")
+    terms = Terms(
+        name=clean.get("name") or "",
+        type=deal_type,
+        vehicle_price=pricing.list_price if price is None else price,
+        down_payment=ZERO if down is None else down,
+        rebates=ZERO if rebates is None else rebates,
+        trade_allowance=allowance,
+        trade_payoff=payoff,
+        apr=clean.get("apr"),
+        money_factor=clean.get("money_factor"),
+        residual_percent=clean.get("residual_percent"),
+        term_months=clean.get("term_months"),
+        tax_rate=pricing.tax_rate if rate is None else rate,
+        fees=await default_fees(session, deal_type) if fees is None else tuple(fees),
+    )
+    finalize(terms, path=path, defaults=pricing)
+    terms.name = terms.name or default_name(terms)
+    return await _insert(
+        session, actor, deal=deal, terms=terms, pricing=pricing, action="deal_scenario.create"
+    )
+
+
+async def update_scenario(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    scenario_id: int,
+    version: int,
+    fields: ScenarioFields,
+    path: tuple[str, ...],
+) -> DealScenario:
+    clean = clean_fields(fields, path=path, creating=False)
+    scenario, deal = await _lock(session, scenario_id, field=(*path, "id"))
+    check_version(scenario, version, entity=ENTITY)
+    terms = terms_of(scenario)
+    for key, value in clean.items():
+        if key == "fees" and isinstance(value, list):
+            terms.fees = tuple(value)
+        else:
+            setattr(terms, key, value)
+    finalize(terms, path=path, defaults=None)
+    pricing = await pricing_for(session, deal)
+    before = snapshot(scenario)
+    _apply(scenario, terms, figures_of(terms, pricing))
+    if snapshot(scenario) == before:
+        return scenario  # nothing changed: no new version, no audit row
+    bump_version(scenario)
+    await session.flush()
+    await session.refresh(scenario)
+    await record_change(
+        session,
+        actor,
+        action="deal_scenario.update",
+        entity_type=ENTITY,
+        entity_id=scenario.id,
+        before=before,
+        after=snapshot(scenario),
+    )
+    return scenario
+
+
+async def delete_scenario(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    scenario_id: int,
+    version: int,
+    path: tuple[str, ...],
+) -> Deal:
+    """Delete a scenario that is not the deal's active one; returns its deal."""
+    field = (*path, "id")
+    scenario, deal = await _lock(session, scenario_id, field=field)
+    check_version(scenario, version, entity=ENTITY)
+    if deal.active_scenario_id == scenario.id:
+        raise ValidationFailed(
+            "this is the deal's active scenario; make another one active first",
+            field=field,
+            code="CANNOT_DELETE_ACTIVE_SCENARIO",
+        )
+    before = snapshot(scenario)
+    await session.delete(scenario)
+    await session.flush()
+    await record_change(
+        session,
+        actor,
+        action="deal_scenario.delete",
+        entity_type=ENTITY,
+        entity_id=scenario_id,
+        before=before,
+        after=None,
+    )
+    return deal
+
+
+async def duplicate_scenario(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    scenario_id: int,
+    name: str | None,
+    path: tuple[str, ...],
+) -> DealScenario:
+    """A new scenario on the same deal with the same terms (figures recomputed)."""
+    new_name = (
+        None if name is None else require_text(name, field=(*path, "name"), max_length=MAX_NAME)
+    )
+    scenario, deal = await _lock(session, scenario_id, field=(*path, "id"))
+    terms = terms_of(scenario)
+    terms.name = new_name or f"{scenario.name} (copy)"[:MAX_NAME]
+    finalize(terms, path=path, defaults=None)
+    pricing = await pricing_for(session, deal)
+    return await _insert(
+        session, actor, deal=deal, terms=terms, pricing=pricing, action="deal_scenario.duplicate"
+    )

@@ -1,0 +1,236 @@
+"""Trade-ins: the customer's vehicles a deal takes in part exchange.
+
+A trade vehicle belongs to a customer and, while it is being desked, to one deal. Adding one
+to a deal, or removing it, makes a new version of the deal; while the trade is on a deal it
+changes only if that deal is editable. Existing scenarios keep their trade figures (the desk
+may have negotiated them); new scenarios default to the sums of the deal's trade-ins.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal, TypedDict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.errors import NotFound, ValidationFailed
+from db.models import Deal, TradeVehicle
+from db.storage.audit import Actor, record_change, snapshot
+from db.storage.deals import lock_editable_deal, touch
+from db.storage.ownership import load_owned
+from db.storage.scenarios import MAX_AMOUNT
+from db.validation import normalize_vin, require_text
+
+ENTITY = "TradeVehicle"
+
+MAX_MILEAGE = 2_000_000
+MAX_TEXT = 100
+
+
+class TradeVehicleFields(TypedDict, total=False):
+    """What a client may set; absent keys are left as they are, None clears optional ones."""
+
+    vin: str | None
+    year: int | None
+    make: str | None
+    model: str | None
+    trim: str | None
+    mileage: int | None
+    allowance: Decimal | None
+    actual_cash_value: Decimal | None
+    payoff_amount: Decimal | None
+    payoff_lender: str | None
+
+
+_REQUIRED: tuple[Literal["year", "make", "model", "mileage", "allowance", "payoff_amount"], ...] = (
+    "year",
+    "make",
+    "model",
+    "mileage",
+    "allowance",
+    "payoff_amount",
+)
+_NAMES: tuple[Literal["make", "model"], ...] = ("make", "model")
+_AMOUNTS: tuple[tuple[Literal["allowance", "actual_cash_value", "payoff_amount"], str], ...] = (
+    ("allowance", "allowance"),
+    ("actual_cash_value", "actualCashValue"),
+    ("payoff_amount", "payoffAmount"),
+)
+_OPTIONAL_TEXT: tuple[tuple[Literal["trim", "payoff_lender"], str], ...] = (
+    ("trim", "trim"),
+    ("payoff_lender", "payoffLender"),
+)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def clean_fields(
+    fields: TradeVehicleFields, *, path: tuple[str, ...], creating: bool
+) -> TradeVehicleFields:
+    for key in _REQUIRED:
+        if (creating and key not in fields) or (key in fields and fields[key] is None):
+            raise ValidationFailed(
+                "this field is required", field=(*path, _camel(key)), code="REQUIRED"
+            )
+    clean: TradeVehicleFields = {}
+    if "vin" in fields:
+        vin = (fields["vin"] or "").strip()
+        clean["vin"] = normalize_vin(vin, field=(*path, "vin")) if vin else None
+    year = fields.get("year")
+    if year is not None:
+        latest = datetime.now(UTC).year + 1  # next year's models are on sale this year
+        if not 1900 <= year <= latest:
+            raise ValidationFailed(
+                f"the model year is 1900 to {latest}", field=(*path, "year"), code="INVALID_YEAR"
+            )
+        clean["year"] = year
+    for name_key in _NAMES:
+        if name_key in fields:
+            clean[name_key] = require_text(
+                fields[name_key], field=(*path, name_key), max_length=MAX_TEXT
+            )
+    for text_key, name in _OPTIONAL_TEXT:
+        if text_key in fields:
+            value = (fields[text_key] or "").strip()
+            if len(value) > MAX_TEXT:
+                raise ValidationFailed(
+                    f"at most {MAX_TEXT} characters", field=(*path, name), code="TOO_LONG"
+                )
+            clean[text_key] = value or None
+    mileage = fields.get("mileage")
+    if mileage is not None:
+        if not 0 <= mileage <= MAX_MILEAGE:
+            raise ValidationFailed(
+                f"the mileage is 0 to {MAX_MILEAGE:,}",
+                field=(*path, "mileage"),
+                code="INVALID_MILEAGE",
+            )
+        clean["mileage"] = mileage
+    for amount_key, name in _AMOUNTS:
+        if amount_key in fields:
+            amount = fields[amount_key]
+            if amount is not None and amount < 0:
+                raise ValidationFailed(
+                    "cannot be negative", field=(*path, name), code="NEGATIVE_AMOUNT"
+                )
+            if amount is not None and amount > MAX_AMOUNT:
+                raise ValidationFailed(
+                    f"at most {MAX_AMOUNT:,}", field=(*path, name), code="AMOUNT_TOO_LARGE"
+                )
+            clean[amount_key] = amount
+    return clean
+
+
+async def _lock(
+    session: AsyncSession, trade_vehicle_id: int, *, field: tuple[str, ...]
+) -> tuple[TradeVehicle, Deal | None]:
+    """The trade vehicle, locked, and its deal (if any), locked first and editable."""
+    trade = await load_owned(session, TradeVehicle, trade_vehicle_id, entity=ENTITY, field=field)
+    while True:
+        deal_id = trade.deal_id
+        deal = None if deal_id is None else await lock_editable_deal(session, deal_id, field=field)
+        locked = await session.scalar(
+            select(TradeVehicle)
+            .where(TradeVehicle.id == trade_vehicle_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if locked is None:  # removed while we waited for the deal
+            raise NotFound(ENTITY, trade_vehicle_id, field=field)
+        if locked.deal_id == deal_id:
+            return locked, deal
+        trade = locked  # moved to another deal meanwhile: lock that one instead
+
+
+async def add_trade_vehicle(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    deal_id: int,
+    fields: TradeVehicleFields,
+    path: tuple[str, ...],
+) -> tuple[TradeVehicle, Deal]:
+    """A new trade-in on the deal, owned by the deal's customer."""
+    clean = clean_fields(fields, path=path, creating=True)
+    deal = await lock_editable_deal(session, deal_id, field=(*path, "dealId"))
+    trade = TradeVehicle(
+        dealership_id=actor.dealership_id,
+        deal_id=deal.id,
+        customer_id=deal.customer_id,
+        **clean,
+    )
+    session.add(trade)
+    await session.flush()
+    await session.refresh(trade)
+    await record_change(
+        session,
+        actor,
+        action="trade_vehicle.create",
+        entity_type=ENTITY,
+        entity_id=trade.id,
+        before=None,
+        after=snapshot(trade),
+    )
+    await touch(session, deal)
+    return trade, deal
+
+
+async def update_trade_vehicle(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    trade_vehicle_id: int,
+    fields: TradeVehicleFields,
+    path: tuple[str, ...],
+) -> TradeVehicle:
+    clean = clean_fields(fields, path=path, creating=False)
+    trade, _ = await _lock(session, trade_vehicle_id, field=(*path, "id"))
+    before = snapshot(trade)
+    for key, value in clean.items():
+        setattr(trade, key, value)
+    if snapshot(trade) == before:
+        return trade
+    await session.flush()
+    await session.refresh(trade)
+    await record_change(
+        session,
+        actor,
+        action="trade_vehicle.update",
+        entity_type=ENTITY,
+        entity_id=trade.id,
+        before=before,
+        after=snapshot(trade),
+    )
+    return trade
+
+
+async def remove_trade_vehicle(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    trade_vehicle_id: int,
+    path: tuple[str, ...],
+) -> Deal | None:
+    """Delete the trade-in (entered by mistake, or the customer keeps the car); returns the
+    deal it was on, if any."""
+    trade, deal = await _lock(session, trade_vehicle_id, field=(*path, "id"))
+    before = snapshot(trade)
+    await session.delete(trade)
+    await session.flush()
+    await record_change(
+        session,
+        actor,
+        action="trade_vehicle.delete",
+        entity_type=ENTITY,
+        entity_id=trade_vehicle_id,
+        before=before,
+        after=None,
+    )
+    if deal is not None:
+        await touch(session, deal)
+    return deal
