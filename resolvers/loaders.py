@@ -25,6 +25,7 @@ from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
 from schema.relay import to_global_id
+from schema.taxes import TaxJurisdiction
 from schema.users import User
 
 T = TypeVar("T")
@@ -170,6 +171,9 @@ class Loaders:
                 lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
                 lambda rows: [from_row(Customer, r) for r in rows],
             )
+        )
+        self.tax_jurisdiction = ByIdLoader(
+            db, table_of(models.TaxJurisdiction), _builder(TaxJurisdiction)
         )
         db.on_commit(self.clear_all)
 

@@ -20,6 +20,7 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "User": lambda loaders, pk: loaders.user.load(pk),
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
+    "TaxJurisdiction": lambda loaders, pk: loaders.tax_jurisdiction.load(pk),
 }
 
 
