@@ -24,6 +24,7 @@ from db.tenant import TenantDB
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
+from schema.lenders import Lender, LenderProgram
 from schema.relay import to_global_id
 from schema.taxes import TaxJurisdiction
 from schema.users import User
@@ -174,6 +175,18 @@ class Loaders:
         )
         self.tax_jurisdiction = ByIdLoader(
             db, table_of(models.TaxJurisdiction), _builder(TaxJurisdiction)
+        )
+        self.lender = ByIdLoader(db, table_of(models.Lender), _builder(Lender))
+        self.lender_program = ByIdLoader(
+            db, table_of(models.LenderProgram), _builder(LenderProgram)
+        )
+        programs = table_of(models.LenderProgram)
+        self.lender_programs = ByParentLoader(
+            db,
+            programs,
+            programs.c.lender_id,
+            _builder(LenderProgram),
+            order_by=(programs.c.name, programs.c.id),
         )
         db.on_commit(self.clear_all)
 

@@ -21,6 +21,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Customer": lambda loaders, pk: loaders.customer.load(pk),
     "CustomerNote": lambda loaders, pk: loaders.customer_note.load(pk),
     "TaxJurisdiction": lambda loaders, pk: loaders.tax_jurisdiction.load(pk),
+    "Lender": lambda loaders, pk: loaders.lender.load(pk),
+    "LenderProgram": lambda loaders, pk: loaders.lender_program.load(pk),
 }
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from db.models import Customer, User, Vehicle
+from db.models import Customer, Lender, User, Vehicle
 from db.models.enums import Role, VehicleCondition
 from db.seed import make_vin
 from db.storage.dealerships import create_dealership
@@ -118,3 +118,17 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return vehicle.id
+
+    async def lender(self, tenant: Tenant, **values: object) -> int:
+        n = next(_counter)
+        lender = Lender(
+            dealership_id=tenant.dealership_id,
+            name=str(values.pop("name", f"Lender {n:04d}")),
+            **values,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(lender)
+
+        await self.run(tenant.dealership_id, work)
+        return lender.id
