@@ -25,6 +25,7 @@ from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
 from schema.lenders import Lender, LenderProgram
+from schema.rate_requests import LenderDecision, RateRequest
 from schema.relay import to_global_id
 from schema.taxes import TaxJurisdiction
 from schema.users import User
@@ -187,6 +188,18 @@ class Loaders:
             programs.c.lender_id,
             _builder(LenderProgram),
             order_by=(programs.c.name, programs.c.id),
+        )
+        self.rate_request = ByIdLoader(db, table_of(models.RateRequest), _builder(RateRequest))
+        self.lender_decision = ByIdLoader(
+            db, table_of(models.LenderDecision), _builder(LenderDecision)
+        )
+        decisions = table_of(models.LenderDecision)
+        self.rate_request_decisions = ByParentLoader(
+            db,
+            decisions,
+            decisions.c.rate_request_id,
+            _builder(LenderDecision),
+            order_by=(decisions.c.decided_at, decisions.c.id),
         )
         db.on_commit(self.clear_all)
 

@@ -23,6 +23,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "TaxJurisdiction": lambda loaders, pk: loaders.tax_jurisdiction.load(pk),
     "Lender": lambda loaders, pk: loaders.lender.load(pk),
     "LenderProgram": lambda loaders, pk: loaders.lender_program.load(pk),
+    "RateRequest": lambda loaders, pk: loaders.rate_request.load(pk),
+    "LenderDecision": lambda loaders, pk: loaders.lender_decision.load(pk),
 }
 
 

@@ -10,13 +10,18 @@ from strawberry.tools import merge_types
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.lenders import LenderMutation, LenderQuery
 from resolvers.nodes import NodeQuery
+from resolvers.rate_requests import RateRequestMutation, RateRequestQuery
 from resolvers.taxes import TaxMutation, TaxQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
-Query = merge_types("Query", (ViewerQuery, NodeQuery, CustomerQuery, TaxQuery, LenderQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, TaxMutation, LenderMutation))
+Query = merge_types(
+    "Query", (ViewerQuery, NodeQuery, CustomerQuery, TaxQuery, LenderQuery, RateRequestQuery)
+)
+Mutation = merge_types(
+    "Mutation", (CustomerMutation, TaxMutation, LenderMutation, RateRequestMutation)
+)
 
 
 class DealerdeskSchema(strawberry.Schema):
