@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeEngine
 from db import models
 from db.storage import customers
 from db.tenant import TenantDB
+from schema.audit import AuditLog, SecurityAuditLog
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership
@@ -200,6 +201,10 @@ class Loaders:
             decisions.c.rate_request_id,
             _builder(LenderDecision),
             order_by=(decisions.c.decided_at, decisions.c.id),
+        )
+        self.audit_log = ByIdLoader(db, table_of(models.AuditLog), _builder(AuditLog))
+        self.security_audit_log = ByIdLoader(
+            db, table_of(models.SecurityAuditLog), _builder(SecurityAuditLog)
         )
         db.on_commit(self.clear_all)
 

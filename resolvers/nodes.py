@@ -25,6 +25,8 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "LenderProgram": lambda loaders, pk: loaders.lender_program.load(pk),
     "RateRequest": lambda loaders, pk: loaders.rate_request.load(pk),
     "LenderDecision": lambda loaders, pk: loaders.lender_decision.load(pk),
+    "AuditLog": lambda loaders, pk: loaders.audit_log.load(pk),
+    "SecurityAuditLog": lambda loaders, pk: loaders.security_audit_log.load(pk),
 }
 
 

@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from resolvers.audit import AuditQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.lenders import LenderMutation, LenderQuery
 from resolvers.nodes import NodeQuery
@@ -17,7 +18,8 @@ from schema.extensions import ErrorPolicy, ReleaseSession
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
 Query = merge_types(
-    "Query", (ViewerQuery, NodeQuery, CustomerQuery, TaxQuery, LenderQuery, RateRequestQuery)
+    "Query",
+    (ViewerQuery, NodeQuery, CustomerQuery, TaxQuery, LenderQuery, RateRequestQuery, AuditQuery),
 )
 Mutation = merge_types(
     "Mutation", (CustomerMutation, TaxMutation, LenderMutation, RateRequestMutation)
