@@ -72,6 +72,34 @@ def amortized_payment(principal: Decimal, apr_percent: Decimal, months: int) -> 
         return cents(principal * rate * factor / (factor - 1))
 
 
+DEALER_RESERVE_SHARE = Decimal("0.70")
+
+
+def dealer_reserve(
+    principal: Decimal,
+    apr_percent: Decimal,
+    buy_rate_percent: Decimal,
+    months: int,
+    share: Decimal = DEALER_RESERVE_SHARE,
+) -> Decimal:
+    """What the dealer earns for marking the lender's buy rate up to the contract APR: the
+    finance charge at the APR minus the finance charge at the buy rate, each from the
+    contract's (cent-rounded) level payment over the term, times the dealer's share.
+
+        reserve = share x (payment(APR) - payment(buy rate)) x months
+
+    (the principal cancels out of the difference of the two finance charges). Zero when
+    the APR is not above the buy rate."""
+    if months <= 0:
+        raise ValueError("term must be positive")
+    if principal <= 0 or apr_percent <= buy_rate_percent:
+        return ZERO
+    with decimal.localcontext(_CONTEXT):
+        at_apr = amortized_payment(principal, apr_percent, months) * months - principal
+        at_buy = amortized_payment(principal, buy_rate_percent, months) * months - principal
+        return cents((at_apr - at_buy) * share)
+
+
 def compute(terms: ScenarioTerms) -> ScenarioFigures:
     fees_total = sum((f.amount for f in terms.fees), ZERO)
     taxable_fees = sum((f.amount for f in terms.fees if f.taxable), ZERO)

@@ -23,14 +23,18 @@ from db import models
 from db.storage import customers, dealerships, vehicles
 from db.tenant import TenantDB
 from schema.appointments import Appointment
+from schema.audit import AuditLog, SecurityAuditLog
 from schema.base import from_row
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership, DealershipSettings, settings_from_row
 from schema.deals import Deal
 from schema.fees import FeeTemplate
+from schema.lenders import Lender, LenderProgram
 from schema.quotes import QuickQuote, QuickQuoteContact
+from schema.rate_requests import LenderDecision, RateRequest
 from schema.relay import to_global_id
 from schema.scenarios import DealScenario
+from schema.taxes import TaxJurisdiction
 from schema.trade_vehicles import TradeVehicle
 from schema.users import User
 from schema.vehicles import Vehicle
@@ -233,6 +237,37 @@ class Loaders:
         )
         self.customer_trade_vehicles = ByParentLoader(
             db, trades, trades.c.customer_id, _builder(TradeVehicle)
+        )
+        self.tax_jurisdiction = ByIdLoader(
+            db, table_of(models.TaxJurisdiction), _builder(TaxJurisdiction)
+        )
+        self.lender = ByIdLoader(db, table_of(models.Lender), _builder(Lender))
+        self.lender_program = ByIdLoader(
+            db, table_of(models.LenderProgram), _builder(LenderProgram)
+        )
+        programs = table_of(models.LenderProgram)
+        self.lender_programs = ByParentLoader(
+            db,
+            programs,
+            programs.c.lender_id,
+            _builder(LenderProgram),
+            order_by=(programs.c.name, programs.c.id),
+        )
+        self.rate_request = ByIdLoader(db, table_of(models.RateRequest), _builder(RateRequest))
+        self.lender_decision = ByIdLoader(
+            db, table_of(models.LenderDecision), _builder(LenderDecision)
+        )
+        decisions = table_of(models.LenderDecision)
+        self.rate_request_decisions = ByParentLoader(
+            db,
+            decisions,
+            decisions.c.rate_request_id,
+            _builder(LenderDecision),
+            order_by=(decisions.c.decided_at, decisions.c.id),
+        )
+        self.audit_log = ByIdLoader(db, table_of(models.AuditLog), _builder(AuditLog))
+        self.security_audit_log = ByIdLoader(
+            db, table_of(models.SecurityAuditLog), _builder(SecurityAuditLog)
         )
         db.on_commit(self.clear_all)
 

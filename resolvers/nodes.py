@@ -29,6 +29,13 @@ NODE_LOADERS: dict[str, NodeLoader] = {
     "Deal": lambda loaders, pk: loaders.deal.load(pk),
     "DealScenario": lambda loaders, pk: loaders.deal_scenario.load(pk),
     "TradeVehicle": lambda loaders, pk: loaders.trade_vehicle.load(pk),
+    "TaxJurisdiction": lambda loaders, pk: loaders.tax_jurisdiction.load(pk),
+    "Lender": lambda loaders, pk: loaders.lender.load(pk),
+    "LenderProgram": lambda loaders, pk: loaders.lender_program.load(pk),
+    "RateRequest": lambda loaders, pk: loaders.rate_request.load(pk),
+    "LenderDecision": lambda loaders, pk: loaders.lender_decision.load(pk),
+    "AuditLog": lambda loaders, pk: loaders.audit_log.load(pk),
+    "SecurityAuditLog": lambda loaders, pk: loaders.security_audit_log.load(pk),
 }
 
 

@@ -9,14 +9,18 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
+from resolvers.audit import AuditQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.dealerships import DealershipMutation, DealershipQuery
 from resolvers.deals import DealMutation, DealQuery
 from resolvers.fees import FeeMutation, FeeQuery
+from resolvers.lenders import LenderMutation, LenderQuery
 from resolvers.nodes import NodeQuery
 from resolvers.permissions_admin import PermissionMutation, PermissionQuery
 from resolvers.quotes import QuickQuoteMutation, QuickQuoteQuery
+from resolvers.rate_requests import RateRequestMutation, RateRequestQuery
 from resolvers.scenarios import DealScenarioMutation, DealScenarioQuery
+from resolvers.taxes import TaxMutation, TaxQuery
 from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
@@ -41,6 +45,10 @@ Query = merge_types(
         TradeVehicleQuery,
         AppointmentQuery,
         QuickQuoteQuery,
+        TaxQuery,
+        LenderQuery,
+        RateRequestQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -57,6 +65,9 @@ Mutation = merge_types(
         TradeVehicleMutation,
         AppointmentMutation,
         QuickQuoteMutation,
+        TaxMutation,
+        LenderMutation,
+        RateRequestMutation,
     ),
 )
 

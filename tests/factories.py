@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from db.models import Customer, FeeTemplate, User, Vehicle
-from db.models.enums import DealType, FeeKind, Role, VehicleCondition
+from db.models import Customer, Deal, DealScenario, FeeTemplate, Lender, User, Vehicle
+from db.models.enums import DealStatus, DealType, FeeKind, Role, VehicleCondition
 from db.seed import make_vin
 from db.storage.dealerships import create_dealership
 from db.tenant import TenantDB
@@ -354,3 +354,61 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return created[0]
+
+    async def deal_with_scenario(
+        self,
+        tenant: Tenant,
+        *,
+        status: DealStatus = DealStatus.OPEN,
+        **scenario_values: object,
+    ) -> tuple[int, int]:
+        """A deal (with its own customer and vehicle) and one desking scenario, by default a
+        60-month finance of $25,000 on a $30,000 price: (deal id, scenario id)."""
+        customer_id = await self.customer(tenant)
+        vehicle_id = await self.vehicle(tenant)
+        n = next(_counter)
+        deal = Deal(
+            dealership_id=tenant.dealership_id,
+            deal_number=f"T-{n:06d}",
+            customer_id=customer_id,
+            vehicle_id=vehicle_id,
+            salesperson_id=tenant.users[Role.SALESPERSON],
+            status=status,
+        )
+        values: dict[str, object] = {
+            "name": "Finance 60",
+            "type": DealType.FINANCE,
+            "vehicle_price": Decimal("30000.00"),
+            "down_payment": Decimal("3000.00"),
+            "trade_allowance": Decimal("4000.00"),
+            "trade_payoff": Decimal("2000.00"),
+            "apr": Decimal("6.9900"),
+            "term_months": 60,
+            "amount_financed": Decimal("25000.00"),
+            **scenario_values,
+        }
+
+        scenario = DealScenario(dealership_id=tenant.dealership_id, **values)
+
+        async def work(session: AsyncSession) -> None:
+            session.add(deal)
+            await session.flush()
+            scenario.deal_id = deal.id
+            session.add(scenario)
+
+        await self.run(tenant.dealership_id, work)
+        return deal.id, scenario.id
+
+    async def lender(self, tenant: Tenant, **values: object) -> int:
+        n = next(_counter)
+        lender = Lender(
+            dealership_id=tenant.dealership_id,
+            name=str(values.pop("name", f"Lender {n:04d}")),
+            **values,
+        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(lender)
+
+        await self.run(tenant.dealership_id, work)
+        return lender.id
