@@ -265,6 +265,19 @@ class Loaders:
             _builder(LenderDecision),
             order_by=(decisions.c.decided_at, decisions.c.id),
         )
+        self.deal_rate_requests = ByParentLoader(
+            db,
+            table_of(models.RateRequest),
+            table_of(models.RateRequest).c.deal_id,
+            _builder(RateRequest),
+        )
+        self.deal_appointments = ByParentLoader(
+            db,
+            table_of(models.Appointment),
+            table_of(models.Appointment).c.deal_id,
+            _builder(Appointment),
+            order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
+        )
         self.audit_log = ByIdLoader(db, table_of(models.AuditLog), _builder(AuditLog))
         self.security_audit_log = ByIdLoader(
             db, table_of(models.SecurityAuditLog), _builder(SecurityAuditLog)

@@ -14,6 +14,7 @@ from resolvers.ids import decode_id
 from resolvers.mutations import mutation, write
 from resolvers.permissions import requires
 from schema.base import from_row
+from schema.deals import Deal
 from schema.inputs import provided
 from schema.rate_requests import (
     CreateRateRequestInput,
@@ -28,7 +29,6 @@ from schema.rate_requests import (
     SelectLenderDecisionResult,
     SelectLenderDecisionSuccess,
 )
-from schema.relay import to_global_id
 
 INPUT = ("input",)
 
@@ -103,9 +103,7 @@ async def select_lender_decision(
             session, actor, decision_id=decision_id, version=input.version, path=INPUT
         )
         return SelectLenderDecisionSuccess(
-            decision=from_row(LenderDecision, decision),
-            deal_id=to_global_id("Deal", deal.id),
-            deal_version=deal.version,
+            decision=from_row(LenderDecision, decision), deal=from_row(Deal, deal)
         )
 
     return await write(info, work)

@@ -11,10 +11,11 @@ from db.storage.appointments import AppointmentOrderField
 from resolvers.context import Info
 from schema.enums import AppointmentStatus, AppointmentType
 from schema.errors import CommonErrors
-from schema.relay import Node, OrderDirection, to_global_id
+from schema.relay import Node, OrderDirection
 
 if TYPE_CHECKING:
     from schema.customers import Customer
+    from schema.deals import Deal
     from schema.users import User
     from schema.vehicles import Vehicle
 
@@ -61,9 +62,11 @@ class Appointment(Node):
             return None
         return await info.context.loaders.vehicle.load(self.vehicle_id)
 
-    @strawberry.field(name="dealId", description="Global id of the deal it belongs to, if any.")
-    def deal_global_id(self) -> strawberry.ID | None:
-        return None if self.deal_id is None else to_global_id("Deal", self.deal_id)
+    @strawberry.field(description="The deal it belongs to, if any.")
+    async def deal(self, info: Info) -> Annotated[Deal, strawberry.lazy("schema.deals")] | None:
+        if self.deal_id is None:
+            return None
+        return await info.context.loaders.deal.load(self.deal_id)
 
 
 @strawberry.input(description="Narrow an appointment list. All given conditions must hold.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,6 +15,9 @@ from schema.enums import DealType
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, to_global_id
 from schema.scalars import Money
+
+if TYPE_CHECKING:
+    from schema.taxes import TaxJurisdiction
 
 
 @strawberry.type(description="A dealership: the tenant every other record belongs to.")
@@ -44,9 +47,7 @@ class Dealership(Node):
 class DealershipSettings(Node):
     pk: strawberry.Private[int]  # the dealership's id
     time_zone: str = strawberry.field(description="IANA name, e.g. America/New_York.")
-    default_tax_jurisdiction_id: strawberry.ID | None = strawberry.field(
-        description="Global id of the TaxJurisdiction new deals use, if any."
-    )
+    default_tax_jurisdiction_id: strawberry.Private[int | None]
     default_deal_type: DealType
     default_term_months: int
     default_apr: Decimal = strawberry.field(description="Percent, e.g. 6.9900.")
@@ -58,16 +59,21 @@ class DealershipSettings(Node):
     version: int = strawberry.field(description="Send it back with updates (optimistic locking).")
     updated_at: datetime
 
+    @strawberry.field(description="The jurisdiction whose tax new deals and quotes use.")
+    async def default_tax_jurisdiction(
+        self, info: Info
+    ) -> Annotated[TaxJurisdiction, strawberry.lazy("schema.taxes")] | None:
+        if self.default_tax_jurisdiction_id is None:
+            return None
+        return await info.context.loaders.tax_jurisdiction.load(self.default_tax_jurisdiction_id)
+
 
 def settings_from_row(row: SettingsRow) -> DealershipSettings:
-    jurisdiction = row.default_tax_jurisdiction_id
     return DealershipSettings(
         id=to_global_id("DealershipSettings", row.dealership_id),
         pk=row.dealership_id,
         time_zone=row.time_zone,
-        default_tax_jurisdiction_id=(
-            None if jurisdiction is None else to_global_id("TaxJurisdiction", jurisdiction)
-        ),
+        default_tax_jurisdiction_id=row.default_tax_jurisdiction_id,
         default_deal_type=row.default_deal_type,
         default_term_months=row.default_term_months,
         default_apr=row.default_apr,

@@ -17,7 +17,9 @@ from schema.scenarios import DealScenario
 from schema.trade_vehicles import TradeVehicle
 
 if TYPE_CHECKING:
+    from schema.appointments import Appointment
     from schema.customers import Customer
+    from schema.rate_requests import LenderDecision, RateRequest
     from schema.users import User
     from schema.vehicles import Vehicle
 
@@ -33,6 +35,7 @@ class Deal(Node):
     sales_manager_id: strawberry.Private[int | None]
     finance_manager_id: strawberry.Private[int | None]
     active_scenario_id: strawberry.Private[int | None]
+    selected_decision_id: strawberry.Private[int | None]
     deal_number: str = strawberry.field(
         description="YYYY-MMDD-NNNN: the day it was opened (dealership time) and a sequence."
     )
@@ -93,6 +96,26 @@ class Deal(Node):
     @strawberry.field(description="All its scenarios, oldest first.")
     async def scenarios(self, info: Info) -> list[DealScenario]:
         return await info.context.loaders.deal_scenarios.load(self.pk)
+
+    @strawberry.field(description="Its rate requests to lenders, oldest first.")
+    async def rate_requests(
+        self, info: Info
+    ) -> list[Annotated[RateRequest, strawberry.lazy("schema.rate_requests")]]:
+        return await info.context.loaders.deal_rate_requests.load(self.pk)
+
+    @strawberry.field(description="The lender decision the deal goes ahead with, if chosen.")
+    async def selected_decision(
+        self, info: Info
+    ) -> Annotated[LenderDecision, strawberry.lazy("schema.rate_requests")] | None:
+        if self.selected_decision_id is None:
+            return None
+        return await info.context.loaders.lender_decision.load(self.selected_decision_id)
+
+    @strawberry.field(description="Appointments booked for this deal, in start order.")
+    async def appointments(
+        self, info: Info
+    ) -> list[Annotated[Appointment, strawberry.lazy("schema.appointments")]]:
+        return await info.context.loaders.deal_appointments.load(self.pk)
 
     @strawberry.field(description="The trade-ins on this deal, oldest first.")
     async def trade_vehicles(self, info: Info) -> list[TradeVehicle]:

@@ -12,11 +12,12 @@ from db.storage.quotes import QuickQuoteOrderField
 from resolvers.context import Info
 from schema.enums import DealType, DeliveryStatus, QuickQuoteStatus
 from schema.errors import CommonErrors, VersionConflictError
-from schema.relay import Node, OrderDirection, to_global_id
+from schema.relay import Node, OrderDirection
 from schema.scalars import Money
 
 if TYPE_CHECKING:
     from schema.customers import Customer
+    from schema.deals import Deal
     from schema.users import User
     from schema.vehicles import Vehicle
 
@@ -65,13 +66,13 @@ class QuickQuote(Node):
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
 
-    @strawberry.field(
-        name="convertedDealId", description="Global id of the deal it became, once converted."
-    )
-    def converted_deal_global_id(self) -> strawberry.ID | None:
+    @strawberry.field(description="The deal it became, once converted.")
+    async def converted_deal(
+        self, info: Info
+    ) -> Annotated[Deal, strawberry.lazy("schema.deals")] | None:
         if self.converted_deal_id is None:
             return None
-        return to_global_id("Deal", self.converted_deal_id)
+        return await info.context.loaders.deal.load(self.converted_deal_id)
 
     @strawberry.field
     async def vehicle(self, info: Info) -> Annotated[Vehicle, strawberry.lazy("schema.vehicles")]:

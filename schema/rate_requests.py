@@ -1,7 +1,4 @@
-"""GraphQL types, inputs and results of rate requests and lender decisions.
-
-Deals and scenarios appear as their global ids (`dealId`, `scenarioId`) so this module
-does not depend on the deal types."""
+"""GraphQL types, inputs and results of rate requests and lender decisions."""
 
 from __future__ import annotations
 
@@ -14,16 +11,14 @@ import strawberry
 from resolvers.context import Info
 from schema.enums import LenderDecisionType, RateRequestStatus
 from schema.errors import CommonErrors, VersionConflictError
-from schema.relay import Node, to_global_id
+from schema.relay import Node
 from schema.scalars import Money
 
 if TYPE_CHECKING:
+    from schema.deals import Deal
     from schema.lenders import Lender
+    from schema.scenarios import DealScenario
     from schema.users import User
-
-    MoneyT = Decimal
-else:
-    MoneyT = Money  # the Money scalar; plain Decimal for type checkers
 
 
 @strawberry.type(description="A deal's financing, sent to lenders for their decisions.")
@@ -36,29 +31,30 @@ class RateRequest(Node):
         description="SUBMITTED when filed; DECISIONED once a lender has answered."
     )
     credit_score: int
-    amount_requested: MoneyT
-    down_payment: MoneyT
-    trade_value: MoneyT
-    trade_payoff: MoneyT
+    amount_requested: Money
+    down_payment: Money
+    trade_value: Money
+    trade_payoff: Money
     term_months: int
-    monthly_income: MoneyT | None
-    monthly_debt: MoneyT | None = strawberry.field(
+    monthly_income: Money | None
+    monthly_debt: Money | None = strawberry.field(
         description="The applicant's other monthly debt payments."
     )
     submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field(name="dealId", description="Global id of the deal.")
-    def deal_global_id(self) -> strawberry.ID:
-        return to_global_id("Deal", self.deal_id)
+    @strawberry.field
+    async def deal(self, info: Info) -> Annotated[Deal, strawberry.lazy("schema.deals")]:
+        return await info.context.loaders.deal.load_one(self.deal_id)
 
-    @strawberry.field(
-        name="scenarioId",
-        description="Global id of the deal scenario it was made from; null if since deleted.",
-    )
-    def scenario_global_id(self) -> strawberry.ID | None:
-        return None if self.scenario_id is None else to_global_id("DealScenario", self.scenario_id)
+    @strawberry.field(description="The scenario it was made from; null if since deleted.")
+    async def scenario(
+        self, info: Info
+    ) -> Annotated[DealScenario, strawberry.lazy("schema.scenarios")] | None:
+        if self.scenario_id is None:
+            return None
+        return await info.context.loaders.deal_scenario.load(self.scenario_id)
 
     @strawberry.field
     async def requested_by(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")]:
@@ -75,19 +71,19 @@ class LenderDecision(Node):
     rate_request_id: strawberry.Private[int]
     lender_id: strawberry.Private[int]
     decision: LenderDecisionType
-    approved_amount: MoneyT | None
+    approved_amount: Money | None
     apr: Decimal | None = strawberry.field(description="Contract APR in percent.")
     buy_rate: Decimal | None = strawberry.field(
         description="The lender's rate in percent, before the dealer's markup."
     )
-    dealer_reserve: MoneyT | None = strawberry.field(
+    dealer_reserve: Money | None = strawberry.field(
         description=(
             "What the dealer earns on the markup: 70% of the difference between the finance "
             "charges at the APR and at the buy rate. Sensitive."
         )
     )
     term_months: int | None
-    monthly_payment: MoneyT | None
+    monthly_payment: Money | None
     ltv_percent: Decimal | None = strawberry.field(
         description="Approved amount as a percentage of the scenario's vehicle price."
     )
@@ -116,23 +112,23 @@ class CreateRateRequestInput:
         description="A finance or lease scenario of an open, pending-approval or approved deal."
     )
     credit_score: int = strawberry.field(description="300..850.")
-    amount_requested: MoneyT | None = strawberry.field(
+    amount_requested: Money | None = strawberry.field(
         default=None, description="More than 0; default: the scenario's amount financed."
     )
-    down_payment: MoneyT | None = strawberry.field(
+    down_payment: Money | None = strawberry.field(
         default=None, description="Default: the scenario's down payment."
     )
-    trade_value: MoneyT | None = strawberry.field(
+    trade_value: Money | None = strawberry.field(
         default=None, description="Default: the scenario's trade allowance."
     )
-    trade_payoff: MoneyT | None = strawberry.field(
+    trade_payoff: Money | None = strawberry.field(
         default=None, description="Default: the scenario's trade payoff."
     )
     term_months: int | None = strawberry.field(
         default=None, description="1..120; default: the scenario's term."
     )
-    monthly_income: MoneyT | None = None
-    monthly_debt: MoneyT | None = None
+    monthly_income: Money | None = None
+    monthly_debt: Money | None = None
 
 
 @strawberry.input(
@@ -146,11 +142,11 @@ class RecordLenderDecisionInput:
     rate_request_id: strawberry.ID
     lender_id: strawberry.ID
     decision: LenderDecisionType
-    approved_amount: MoneyT | None = None
+    approved_amount: Money | None = None
     apr: Decimal | None = None
     buy_rate: Decimal | None = None
     term_months: int | None = None
-    monthly_payment: MoneyT | None = None
+    monthly_payment: Money | None = None
     stipulations: list[str] = strawberry.field(default_factory=list)
     money_factor: Decimal | None = None
 
@@ -176,8 +172,9 @@ class RecordLenderDecisionSuccess:
 @strawberry.type
 class SelectLenderDecisionSuccess:
     decision: LenderDecision
-    deal_id: strawberry.ID = strawberry.field(description="Global id of the deal.")
-    deal_version: int = strawberry.field(description="The deal's version after the change.")
+    deal: Annotated[Deal, strawberry.lazy("schema.deals")] = strawberry.field(
+        description="The deal, at its new version."
+    )
 
 
 CreateRateRequestResult = Annotated[

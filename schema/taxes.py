@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -12,11 +12,6 @@ from db.storage.taxes import TaxJurisdictionOrderField
 from schema.errors import CommonErrors
 from schema.relay import Node, OrderDirection
 from schema.scalars import Money
-
-if TYPE_CHECKING:
-    MoneyT = Decimal
-else:
-    MoneyT = Money  # the Money scalar; plain Decimal for type checkers
 
 strawberry.enum(TaxJurisdictionOrderField, description="What tax jurisdictions can be sorted by.")
 
@@ -40,7 +35,7 @@ class TaxJurisdiction(Node):
     trade_in_credit: bool = strawberry.field(
         description="Whether the trade-in allowance is deducted from the taxable price."
     )
-    max_taxable_amount: MoneyT | None = strawberry.field(
+    max_taxable_amount: Money | None = strawberry.field(
         description="Tax applies to at most this much of the price; null: no cap."
     )
     is_active: bool
@@ -72,7 +67,7 @@ class CreateTaxJurisdictionInput:
     city: str | None = None
     postal_code: str | None = strawberry.field(default=None, description="5 digits or ZIP+4.")
     trade_in_credit: bool = True
-    max_taxable_amount: MoneyT | None = None
+    max_taxable_amount: Money | None = None
 
 
 @strawberry.input(description="Only the fields you send are changed; null clears a field.")
@@ -85,7 +80,7 @@ class UpdateTaxJurisdictionInput:
     postal_code: str | None = strawberry.UNSET
     rate: Decimal | None = strawberry.UNSET
     trade_in_credit: bool | None = strawberry.UNSET
-    max_taxable_amount: MoneyT | None = strawberry.UNSET
+    max_taxable_amount: Money | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -19,7 +19,7 @@ from tests.conftest import GraphQLClient
 from tests.factories import Factory, Tenant
 from tests.helpers import count_statements, pk, rows, scalar
 
-FIELDS = """id type status startsAt endsAt durationMinutes location notes dealId cancelledAt
+FIELDS = """id type status startsAt endsAt durationMinutes location notes deal { id } cancelledAt
             cancelReason createdAt customer { id } user { id } vehicle { id stockNumber }"""
 
 SCHEDULE = f"""
@@ -161,7 +161,7 @@ async def test_schedule_with_a_duration_or_an_end(
     assert first["customer"]["id"] == to_global_id("Customer", w.customer)
     assert first["user"]["id"] == to_global_id("User", w.staff)
     assert first["vehicle"]["id"] == to_global_id("Vehicle", w.vehicle)
-    assert first["dealId"] is None
+    assert first["deal"] is None
     assert first["cancelledAt"] is None
 
     # An end given with another UTC offset is the same instant.
@@ -204,7 +204,7 @@ async def test_schedule_for_a_deal(client: GraphQLClient, factory: Factory) -> N
 
     await factory.run(w.tenant.dealership_id, work)
     appointment = await scheduled(client, w, dealId=to_global_id("Deal", deal.id))
-    assert appointment["dealId"] == to_global_id("Deal", deal.id)
+    assert appointment["deal"] == {"id": to_global_id("Deal", deal.id)}
 
 
 @pytest.mark.parametrize(

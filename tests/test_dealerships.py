@@ -19,7 +19,7 @@ from tests.conftest import GraphQLClient
 from tests.factories import Factory, Tenant
 from tests.helpers import rows, scalar
 
-SETTINGS_FIELDS = """id timeZone defaultTaxJurisdictionId defaultDealType defaultTermMonths
+SETTINGS_FIELDS = """id timeZone defaultTaxJurisdiction { id } defaultDealType defaultTermMonths
                      defaultApr docFee stockNumberFormat version"""
 
 UPDATE_SETTINGS = f"""
@@ -91,7 +91,7 @@ async def test_read_the_default_settings(client: GraphQLClient, factory: Factory
     assert settings == {
         "id": to_global_id("DealershipSettings", tenant.dealership_id),
         "timeZone": "America/Denver",
-        "defaultTaxJurisdictionId": None,
+        "defaultTaxJurisdiction": None,
         "defaultDealType": "FINANCE",
         "defaultTermMonths": 72,
         "defaultApr": "6.9900",
@@ -141,7 +141,7 @@ async def test_update_settings_with_the_version_read(
         "settings": {
             "id": to_global_id("DealershipSettings", tenant.dealership_id),
             "timeZone": "America/Chicago",
-            "defaultTaxJurisdictionId": jurisdiction,
+            "defaultTaxJurisdiction": {"id": jurisdiction},
             "defaultDealType": "LEASE",
             "defaultTermMonths": 36,
             "defaultApr": "3.9000",
@@ -161,7 +161,7 @@ async def test_update_settings_with_the_version_read(
 
     # Clearing the jurisdiction with null.
     cleared = await _update(client, tenant, version=2, defaultTaxJurisdictionId=None)
-    assert cleared["settings"]["defaultTaxJurisdictionId"] is None
+    assert cleared["settings"]["defaultTaxJurisdiction"] is None
     assert cleared["settings"]["version"] == 3
     # The same values again change nothing: no new version, no audit row.
     same = await _update(client, tenant, version=3, defaultTermMonths=36)

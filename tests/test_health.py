@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
@@ -31,7 +33,7 @@ async def test_not_ready_when_the_database_is_not_migrated(
     admin = create_async_engine(
         async_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
     )
-    name = "dealerdesk_test_unmigrated"
+    name = f"dealerdesk_test_unmigrated_{uuid.uuid4().hex[:8]}"
     async with admin.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         await conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -23,7 +23,7 @@ from tests.helpers import count_statements, pk, rows, scalar
 
 QUOTE = """id status dealType customerFirstName customerLastName vehiclePrice downPayment
            tradeAllowance tradePayoff apr moneyFactor termMonths residualPercent taxRate
-           feesTotal monthlyPayment expiresAt isExpired sentAt convertedAt convertedDealId
+           feesTotal monthlyPayment expiresAt isExpired sentAt convertedAt convertedDeal { id }
            version createdAt vehicle { id listPrice } customer { id } createdBy { id }
            contacts { id name phone deliveryStatus sentAt deliveredAt }"""
 
@@ -206,7 +206,7 @@ async def test_create_finance_with_the_dealerships_defaults(
     assert quote["version"] == 1
     assert quote["contacts"] == []
     assert quote["sentAt"] is None
-    assert quote["convertedDealId"] is None
+    assert quote["convertedDeal"] is None
     assert quote["isExpired"] is False
     expires = datetime.fromisoformat(quote["expiresAt"])
     assert before + timedelta(days=7) <= expires <= datetime.now(UTC) + timedelta(days=7)

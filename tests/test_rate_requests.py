@@ -18,7 +18,7 @@ from tests.factories import Factory, Tenant
 from tests.helpers import count_statements, pk, rows, scalar
 
 REQUEST_FIELDS = (
-    "id dealId scenarioId status creditScore amountRequested downPayment tradeValue "
+    "id deal { id } scenario { id } status creditScore amountRequested downPayment tradeValue "
     "tradePayoff termMonths monthlyIncome monthlyDebt submittedAt requestedBy { email }"
 )
 DECISION_FIELDS = (
@@ -48,7 +48,7 @@ SELECT = """
 mutation($input: SelectLenderDecisionInput!) {
   selectLenderDecision(input: $input) {
     __typename
-    ... on SelectLenderDecisionSuccess { decision { id } dealId dealVersion }
+    ... on SelectLenderDecisionSuccess { decision { id } deal { id version } }
     ... on VersionConflictError { currentVersion }
     ... on Error { message code field }
   }
@@ -106,8 +106,8 @@ async def test_create_takes_what_is_left_out_from_the_scenario(
     request = await _requested(client, tenant, scenario_id)
     assert request == {
         "id": request["id"],
-        "dealId": _gid("Deal", deal_id),
-        "scenarioId": _gid("DealScenario", scenario_id),
+        "deal": {"id": _gid("Deal", deal_id)},
+        "scenario": {"id": _gid("DealScenario", scenario_id)},
         "status": "SUBMITTED",
         "creditScore": 720,
         "amountRequested": "25000.00",
@@ -476,7 +476,7 @@ async def test_decisions_on_another_dealerships_request_or_lender_are_refused(
     assert read == {"rateRequest": None, "node": None}
     listed = await client.data(
         "query($d: ID!) { rateRequests(dealId: $d) { id } approvedLenders(dealId: $d) { id } }",
-        {"d": theirs["dealId"]},
+        {"d": theirs["deal"]["id"]},
         token=a.token,
     )
     assert listed == {"rateRequests": [], "approvedLenders": []}
@@ -530,8 +530,7 @@ async def test_select_a_decision_for_the_deal(
     assert chosen == {
         "__typename": "SelectLenderDecisionSuccess",
         "decision": {"id": approved["id"]},
-        "dealId": _gid("Deal", deal_id),
-        "dealVersion": 2,
+        "deal": {"id": _gid("Deal", deal_id), "version": 2},
     }
     deal = await rows(
         engine,
@@ -557,7 +556,7 @@ async def test_select_a_decision_for_the_deal(
     ]
     # Choosing it again changes nothing.
     again = await _select(client, tenant, approved["id"])
-    assert again["dealVersion"] == 2
+    assert again["deal"]["version"] == 2
 
 
 async def test_select_refuses_a_closed_deal_and_another_dealerships_decision(
