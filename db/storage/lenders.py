@@ -18,17 +18,18 @@ from db.models.enums import DealType
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.deal_numbers import local_day
-from db.storage.finance_validation import (
-    ZERO,
+from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
+from db.validation import (
     credit_score,
-    decimal_in_range,
-    like_pattern,
+    money_factor,
+    normalize_email,
+    normalize_phone,
     optional_text,
     percent,
+    require_text,
     term_months,
 )
-from db.storage.ownership import load_owned
-from db.validation import normalize_email, normalize_phone, require_text
 
 LENDER = "Lender"
 PROGRAM = "LenderProgram"
@@ -157,16 +158,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
         clean["money_factor"] = (
             None
             if factor is None
-            else decimal_in_range(
-                factor,
-                field=(*path, "moneyFactor"),
-                low=ZERO,
-                high=MAX_MONEY_FACTOR,
-                low_inclusive=False,
-                places=7,
-                code="OUT_OF_RANGE",
-                what="a money factor",
-            )
+            else money_factor(factor, field=(*path, "moneyFactor"), high=MAX_MONEY_FACTOR)
         )
     if "max_advance_percent" in fields:
         advance = fields["max_advance_percent"]

@@ -15,16 +15,16 @@ from db.errors import ValidationFailed
 from db.models import Deal, DealScenario, Lender, LenderDecision, RateRequest
 from db.models.enums import DealStatus, DealType, LenderDecisionType, RateRequestStatus
 from db.storage.audit import Actor, record_change, snapshot
-from db.storage.finance_validation import (
+from db.storage.ownership import bump_version, check_version, load_owned, require_owned
+from db.validation import (
     ZERO,
     credit_score,
-    decimal_in_range,
+    money_factor,
     nonnegative_money,
     percent,
     positive_money,
     term_months,
 )
-from db.storage.ownership import bump_version, check_version, load_owned, require_owned
 
 REQUEST = "RateRequest"
 DECISION = "LenderDecision"
@@ -210,15 +210,8 @@ def clean_decision(fields: DecisionFields, *, path: tuple[str, ...]) -> Decision
         clean["monthly_payment"] = positive_money(payment, field=(*path, "monthlyPayment"))
     factor = fields.get("money_factor")
     if factor is not None:
-        clean["money_factor"] = decimal_in_range(
-            factor,
-            field=(*path, "moneyFactor"),
-            low=ZERO,
-            high=MAX_MONEY_FACTOR,
-            low_inclusive=False,
-            places=7,
-            code="OUT_OF_RANGE",
-            what="a money factor",
+        clean["money_factor"] = money_factor(
+            factor, field=(*path, "moneyFactor"), high=MAX_MONEY_FACTOR
         )
     stipulations = []
     for i, raw in enumerate(fields.get("stipulations") or []):

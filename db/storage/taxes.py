@@ -16,16 +16,16 @@ from db.errors import ValidationFailed
 from db.models import TaxJurisdiction
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
-from db.storage.finance_validation import (
-    like_pattern,
+from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
+from db.validation import (
     optional_text,
     percent,
     positive_money,
     postal_code,
-    state_code,
+    require_text,
+    required_state_code,
 )
-from db.storage.ownership import load_owned
-from db.validation import require_text
 
 ENTITY = "TaxJurisdiction"
 MAX_RATE = Decimal("30")
@@ -63,7 +63,7 @@ def clean_fields(fields: TaxJurisdictionFields, *, path: tuple[str, ...]) -> Tax
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"))
     if "state" in fields:
-        clean["state"] = state_code(fields["state"], field=(*path, "state"))
+        clean["state"] = required_state_code(fields["state"], field=(*path, "state"))
     if "county" in fields:
         clean["county"] = optional_text(fields["county"], field=(*path, "county"))
     if "city" in fields:
@@ -168,7 +168,7 @@ async def lookup_tax_jurisdiction(
     go to the lowest id. A jurisdiction that names a locality the address does not match
     (or does not give) never applies. A 5-digit ZIP on a jurisdiction covers that ZIP's
     ZIP+4 codes."""
-    state = state_code(state, field=("state",))
+    state = required_state_code(state, field=("state",))
     county = optional_text(county, field=("county",))
     city = optional_text(city, field=("city",))
     postal = postal_code(postal, field=("postalCode",))
