@@ -19,7 +19,17 @@ from db.models import Appointment, Customer, CustomerNote, Deal, QuickQuote
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
-from db.validation import normalize_email, normalize_phone, require_text
+from db.storage.sql import like_pattern
+from db.validation import (
+    camel,
+    normalize_phone,
+    optional_email,
+    optional_phone,
+    optional_text,
+    postal_code,
+    require_text,
+    state_code,
+)
 
 ENTITY = "Customer"
 
@@ -54,12 +64,7 @@ class CustomerFilter:
     include_archived: bool = False
 
 
-_STATE = re.compile(r"^[A-Z]{2}$")
-_POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
-_PHONES: tuple[tuple[Literal["phone", "alternate_phone"], str], ...] = (
-    ("phone", "phone"),
-    ("alternate_phone", "alternatePhone"),
-)
+_PHONES: tuple[Literal["phone", "alternate_phone"], ...] = ("phone", "alternate_phone")
 _OPTIONAL_TEXT: tuple[Literal["address_line1", "address_line2", "city", "source"], ...] = (
     "address_line1",
     "address_line2",
@@ -77,49 +82,18 @@ def clean_fields(fields: CustomerFields, *, path: tuple[str, ...]) -> CustomerFi
     if "last_name" in fields:
         clean["last_name"] = require_text(fields["last_name"], field=(*path, "lastName"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
-    for key, name in _PHONES:
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
+    for key in _PHONES:
         if key in fields:
-            raw = (fields[key] or "").strip()
-            clean[key] = normalize_phone(raw, field=(*path, name)) if raw else None
+            clean[key] = optional_phone(fields[key], field=(*path, camel(key)))
     for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            value = (fields[text_key] or "").strip()
-            if len(value) > 200:
-                raise ValidationFailed(
-                    "at most 200 characters", field=(*path, _camel(text_key)), code="TOO_LONG"
-                )
-            clean[text_key] = value or None
+            clean[text_key] = optional_text(fields[text_key], field=(*path, camel(text_key)))
     if "state" in fields:
-        state = (fields["state"] or "").strip().upper()
-        if state and not _STATE.match(state):
-            raise ValidationFailed(
-                "use the two-letter state code, e.g. OH",
-                field=(*path, "state"),
-                code="INVALID_STATE",
-            )
-        clean["state"] = state or None
+        clean["state"] = state_code(fields["state"], field=(*path, "state"))
     if "postal_code" in fields:
-        postal = (fields["postal_code"] or "").strip()
-        if postal and not _POSTAL.match(postal):
-            raise ValidationFailed(
-                "a ZIP code is 5 digits, or ZIP+4",
-                field=(*path, "postalCode"),
-                code="INVALID_POSTAL_CODE",
-            )
-        clean["postal_code"] = postal or None
+        clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     return clean
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _filtered(filter: CustomerFilter) -> Select[Customer]:
@@ -132,7 +106,7 @@ def _filtered(filter: CustomerFilter) -> Select[Customer]:
         digits = re.sub(r"\D", "", filter.phone)
         stmt = stmt.where(Customer.phone.contains(digits[-10:]) if digits else literal(False))
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         digits = re.sub(r"\D", "", filter.search)
         conditions: list[ColumnElement[bool]] = [
             Customer.first_name.ilike(pattern),

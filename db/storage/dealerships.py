@@ -3,7 +3,6 @@ settings."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Literal, TypedDict
@@ -20,7 +19,15 @@ from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.permissions import seed_default_permissions
 from db.storage.vehicles import format_stock_number
 from db.tenant import TenantDB
-from db.validation import normalize_email, normalize_phone, require_text
+from db.validation import (
+    camel,
+    optional_email,
+    optional_phone,
+    optional_text,
+    postal_code,
+    require_text,
+    state_code,
+)
 
 
 async def allocate_dealership_id(engine: AsyncEngine) -> int:
@@ -95,15 +102,11 @@ class DealershipFields(TypedDict, total=False):
     postal_code: str | None
 
 
-_STATE = re.compile(r"^[A-Z]{2}$")
-_POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
-_PROFILE_TEXT: tuple[
-    tuple[Literal["legal_name", "address_line1", "address_line2", "city"], str], ...
-] = (
-    ("legal_name", "legalName"),
-    ("address_line1", "addressLine1"),
-    ("address_line2", "addressLine2"),
-    ("city", "city"),
+_PROFILE_TEXT: tuple[Literal["legal_name", "address_line1", "address_line2", "city"], ...] = (
+    "legal_name",
+    "address_line1",
+    "address_line2",
+    "city",
 )
 
 
@@ -111,38 +114,17 @@ def clean_profile(fields: DealershipFields, *, path: tuple[str, ...]) -> Dealers
     clean: DealershipFields = {}
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"))
-    for key, name in _PROFILE_TEXT:
+    for key in _PROFILE_TEXT:
         if key in fields:
-            value = (fields[key] or "").strip()
-            if len(value) > 200:
-                raise ValidationFailed(
-                    "at most 200 characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[key] = value or None
+            clean[key] = optional_text(fields[key], field=(*path, camel(key)))
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
     if "state" in fields:
-        state = (fields["state"] or "").strip().upper()
-        if state and not _STATE.match(state):
-            raise ValidationFailed(
-                "use the two-letter state code, e.g. OH",
-                field=(*path, "state"),
-                code="INVALID_STATE",
-            )
-        clean["state"] = state or None
+        clean["state"] = state_code(fields["state"], field=(*path, "state"))
     if "postal_code" in fields:
-        postal = (fields["postal_code"] or "").strip()
-        if postal and not _POSTAL.match(postal):
-            raise ValidationFailed(
-                "a ZIP code is 5 digits, or ZIP+4",
-                field=(*path, "postalCode"),
-                code="INVALID_POSTAL_CODE",
-            )
-        clean["postal_code"] = postal or None
+        clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     return clean
 
 
