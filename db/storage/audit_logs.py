@@ -13,6 +13,7 @@ from sqlalchemy.orm import QueryableAttribute
 from db.errors import ValidationFailed
 from db.models import AuditLog, SecurityAuditLog
 from db.storage import pagination
+from db.storage.sql import escape_like
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,7 @@ def _name_condition(column: QueryableAttribute[str], value: str) -> ColumnElemen
     """Exact match, or every name under a dotted prefix ("deal." matches "deal.create")."""
     value = value.strip()
     if value.endswith("."):
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.like(f"{escaped}%")
+        return column.like(f"{escape_like(value)}%")
     return column == value
 
 

@@ -23,6 +23,7 @@ from db.models.enums import DealStatus, Role
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.sql import like_pattern
 from db.types import JSONObject
 
 ENTITY = "Deal"
@@ -80,11 +81,6 @@ class StatusTotals:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _conditions(filter: DealFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filter.statuses:
@@ -100,7 +96,7 @@ def _conditions(filter: DealFilter) -> list[ColumnElement[bool]]:
     if filter.created_before is not None:
         conditions.append(Deal.created_at < filter.created_before)
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         by_name = exists().where(
             Customer.id == Deal.customer_id,
             Customer.dealership_id == Deal.dealership_id,  # a join condition, not a tenant filter

@@ -22,6 +22,7 @@ from db.models.enums import Role
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
 from db.types import JSONObject
 from db.validation import normalize_email, normalize_phone, require_text
 
@@ -90,11 +91,6 @@ def clean_profile(fields: UserFields, *, path: tuple[str, ...]) -> UserFields:
     return clean
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _filtered(filter: UserFilter) -> Select[User]:
     stmt = select(User)
     if filter.role is not None:
@@ -102,7 +98,7 @@ def _filtered(filter: UserFilter) -> Select[User]:
     if filter.is_active is not None:
         stmt = stmt.where(User.is_active.is_(filter.is_active))
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         stmt = stmt.where(
             or_(
                 User.first_name.ilike(pattern),

@@ -28,6 +28,7 @@ from db.models.enums import VehicleCondition, VehicleStatus
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.sql import like_pattern
 from db.validation import normalize_vin, require_text
 
 ENTITY = "Vehicle"
@@ -367,11 +368,6 @@ async def todays(session: AsyncSession, dealership_ids: Sequence[int]) -> list[d
     return [today for _ in dealership_ids]
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _check_range(
     low: int | Decimal | None, high: int | Decimal | None, *, field: str, low_field: str
 ) -> None:
@@ -415,7 +411,7 @@ def _filtered(filter: VehicleFilter) -> Select[Vehicle]:
     if filter.days_in_stock_max is not None:
         stmt = stmt.where(Vehicle.received_on >= local_today() - filter.days_in_stock_max)
     for term in (filter.search or "").split()[:8]:
-        pattern = _like(term)
+        pattern = like_pattern(term)
         conditions: list[ColumnElement[bool]] = [
             Vehicle.make.ilike(pattern),
             Vehicle.model.ilike(pattern),
