@@ -23,6 +23,7 @@ from db.models.enums import AppointmentStatus, AppointmentType
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned, require_owned
+from db.validation import optional_text
 
 ENTITY = "Appointment"
 
@@ -167,13 +168,6 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
     return starts, ends
 
 
-def _optional_text(value: str | None, *, field: tuple[str, ...], max_length: int) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise ValidationFailed(f"at most {max_length} characters", field=field, code="TOO_LONG")
-    return text or None
-
-
 def _not_null(value: T | None, *, field: tuple[str, ...]) -> T:
     if value is None:
         raise ValidationFailed("this field cannot be cleared", field=field, code="REQUIRED")
@@ -187,11 +181,11 @@ def clean_fields(fields: AppointmentFields, *, path: tuple[str, ...]) -> Appoint
     if "user_id" in fields:
         clean["user_id"] = _not_null(fields["user_id"], field=(*path, "userId"))
     if "location" in fields:
-        clean["location"] = _optional_text(
+        clean["location"] = optional_text(
             fields["location"], field=(*path, "location"), max_length=MAX_LOCATION
         )
     if "notes" in fields:
-        clean["notes"] = _optional_text(
+        clean["notes"] = optional_text(
             fields["notes"], field=(*path, "notes"), max_length=MAX_NOTES
         )
     if "vehicle_id" in fields:
@@ -569,7 +563,7 @@ async def change_status(
 ) -> Appointment:
     """Confirm, complete, mark as no-show or cancel (with an optional reason)."""
     moment = _now(now)
-    clean_reason = _optional_text(reason, field=(*path, "reason"), max_length=MAX_REASON)
+    clean_reason = optional_text(reason, field=(*path, "reason"), max_length=MAX_REASON)
     appointment = await load_owned(
         session, Appointment, appointment_id, entity=ENTITY, field=(*path, "id"), for_update=True
     )

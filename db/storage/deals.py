@@ -25,6 +25,7 @@ from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
+from db.validation import optional_text
 
 ENTITY = "Deal"
 
@@ -301,12 +302,9 @@ async def update_deal(
 ) -> Deal:
     clean: DealFields = {}
     if "notes" in fields:
-        notes = (fields["notes"] or "").strip()
-        if len(notes) > MAX_NOTES:
-            raise ValidationFailed(
-                f"at most {MAX_NOTES} characters", field=(*path, "notes"), code="TOO_LONG"
-            )
-        clean["notes"] = notes or None
+        clean["notes"] = optional_text(
+            fields["notes"], field=(*path, "notes"), max_length=MAX_NOTES
+        )
     deal = await lock_editable_deal(session, deal_id, field=(*path, "id"), version=version)
     if "sales_manager_id" in fields:
         manager_id = fields["sales_manager_id"]

@@ -15,7 +15,7 @@ from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
-from db.validation import require_text
+from db.validation import camel, require_text
 
 ENTITY = "FeeTemplate"
 
@@ -34,21 +34,11 @@ class FeeTemplateFields(TypedDict, total=False):
     sort_order: int | None
 
 
-_CAMEL = {
-    "name": "name",
-    "kind": "kind",
-    "deal_type": "dealType",
-    "amount": "amount",
-    "taxable": "taxable",
-    "sort_order": "sortOrder",
-}
-
-
 def clean_fields(fields: FeeTemplateFields, *, path: tuple[str, ...]) -> FeeTemplateFields:
     for key, value in fields.items():
         if value is None:
             raise ValidationFailed(
-                "this field cannot be null", field=(*path, _CAMEL[key]), code="REQUIRED"
+                "this field cannot be null", field=(*path, camel(key)), code="REQUIRED"
             )
     clean = fields.copy()
     if "name" in fields:
@@ -105,7 +95,7 @@ async def create_fee_template(
     for required in ("name", "kind", "deal_type", "amount"):
         if required not in clean:
             raise ValidationFailed(
-                "this field is required", field=(*path, _CAMEL[required]), code="REQUIRED"
+                "this field is required", field=(*path, camel(required)), code="REQUIRED"
             )
     deal_type = clean["deal_type"]
     name = clean["name"]

@@ -23,8 +23,8 @@ from db.storage.sql import like_pattern
 from db.validation import (
     credit_score,
     money_factor,
-    normalize_email,
-    normalize_phone,
+    optional_email,
+    optional_phone,
     optional_text,
     percent,
     require_text,
@@ -101,11 +101,9 @@ def clean_lender(fields: LenderFields, *, path: tuple[str, ...]) -> LenderFields
     if "contact_name" in fields:
         clean["contact_name"] = optional_text(fields["contact_name"], field=(*path, "contactName"))
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
     if "max_ltv_percent" in fields:
         ltv = fields["max_ltv_percent"]
         clean["max_ltv_percent"] = (

@@ -33,7 +33,7 @@ from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleS
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
-from db.validation import normalize_phone, require_text
+from db.validation import normalize_phone, optional_text, require_text
 
 ENTITY = "QuickQuote"
 CONTACT_ENTITY = "QuickQuoteContact"
@@ -169,13 +169,6 @@ def _not_null(value: T | None, *, field: tuple[str, ...]) -> T:
     return value
 
 
-def _name(value: str | None, *, field: tuple[str, ...]) -> str | None:
-    text = (value or "").strip()
-    if len(text) > MAX_NAME:
-        raise ValidationFailed(f"at most {MAX_NAME} characters", field=field, code="TOO_LONG")
-    return text or None
-
-
 def clean_fields(fields: QuoteFields, *, path: tuple[str, ...]) -> QuoteFields:
     """Check each value on its own (ranges, precision, lengths); rules that depend on the
     deal type or on other values are checked once the quote is assembled."""
@@ -187,12 +180,12 @@ def clean_fields(fields: QuoteFields, *, path: tuple[str, ...]) -> QuoteFields:
     if "customer_id" in fields:
         clean["customer_id"] = fields["customer_id"]
     if "customer_first_name" in fields:
-        clean["customer_first_name"] = _name(
-            fields["customer_first_name"], field=(*path, "customerFirstName")
+        clean["customer_first_name"] = optional_text(
+            fields["customer_first_name"], field=(*path, "customerFirstName"), max_length=MAX_NAME
         )
     if "customer_last_name" in fields:
-        clean["customer_last_name"] = _name(
-            fields["customer_last_name"], field=(*path, "customerLastName")
+        clean["customer_last_name"] = optional_text(
+            fields["customer_last_name"], field=(*path, "customerLastName"), max_length=MAX_NAME
         )
     for key, name in _MONEY:
         if key not in fields:

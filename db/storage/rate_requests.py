@@ -23,6 +23,7 @@ from db.validation import (
     nonnegative_money,
     percent,
     positive_money,
+    require_text,
     term_months,
 )
 
@@ -213,15 +214,10 @@ def clean_decision(fields: DecisionFields, *, path: tuple[str, ...]) -> Decision
         clean["money_factor"] = money_factor(
             factor, field=(*path, "moneyFactor"), high=MAX_MONEY_FACTOR
         )
-    stipulations = []
-    for i, raw in enumerate(fields.get("stipulations") or []):
-        text = raw.strip()
-        field = (*path, "stipulations", str(i))
-        if not text:
-            raise ValidationFailed("a stipulation cannot be empty", field=field, code="REQUIRED")
-        if len(text) > 500:
-            raise ValidationFailed("at most 500 characters", field=field, code="TOO_LONG")
-        stipulations.append(text)
+    stipulations = [
+        require_text(raw, field=(*path, "stipulations", str(i)), max_length=500)
+        for i, raw in enumerate(fields.get("stipulations") or [])
+    ]
     if len(stipulations) > MAX_STIPULATIONS:
         raise ValidationFailed(
             f"at most {MAX_STIPULATIONS} stipulations",

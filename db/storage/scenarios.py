@@ -25,7 +25,7 @@ from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.types import JSONValue
-from db.validation import require_text
+from db.validation import camel, require_text
 
 ENTITY = "DealScenario"
 
@@ -96,11 +96,6 @@ class Pricing:
 # --- validation ----------------------------------------------------------------------------
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _places(value: Decimal, places: int) -> bool:
     return value == value.quantize(Decimal(1).scaleb(-places))
 
@@ -137,9 +132,7 @@ def clean_fields(
     if not creating:
         for key, value in fields.items():
             if value is None and key not in nullable:
-                raise ValidationFailed(
-                    "cannot be null", field=(*path, _camel(key)), code="REQUIRED"
-                )
+                raise ValidationFailed("cannot be null", field=(*path, camel(key)), code="REQUIRED")
     # Creating: None is "use the default", which the caller fills in.
     clean = cast(
         ScenarioFields,
@@ -150,7 +143,7 @@ def clean_fields(
     for key in MONEY_FIELDS:
         amount = clean.get(key)
         if isinstance(amount, Decimal):
-            _check_amount(amount, field=(*path, _camel(key)))
+            _check_amount(amount, field=(*path, camel(key)))
     apr = clean.get("apr")
     if apr is not None:
         _check_decimal(
@@ -266,7 +259,7 @@ def _require(terms: Terms, names: tuple[str, ...], *, path: tuple[str, ...], wha
     for name in names:
         if getattr(terms, name) is None:
             raise ValidationFailed(
-                f"{what} needs `{_camel(name)}`", field=(*path, _camel(name)), code="REQUIRED"
+                f"{what} needs `{camel(name)}`", field=(*path, camel(name)), code="REQUIRED"
             )
 
 

@@ -21,7 +21,7 @@ from db.storage.audit import Actor, record_change, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
 from db.storage.scenarios import MAX_AMOUNT
-from db.validation import normalize_vin, require_text
+from db.validation import camel, normalize_vin, optional_text, require_text
 
 ENTITY = "TradeVehicle"
 
@@ -53,20 +53,12 @@ _REQUIRED: tuple[Literal["year", "make", "model", "mileage", "allowance", "payof
     "payoff_amount",
 )
 _NAMES: tuple[Literal["make", "model"], ...] = ("make", "model")
-_AMOUNTS: tuple[tuple[Literal["allowance", "actual_cash_value", "payoff_amount"], str], ...] = (
-    ("allowance", "allowance"),
-    ("actual_cash_value", "actualCashValue"),
-    ("payoff_amount", "payoffAmount"),
+_AMOUNTS: tuple[Literal["allowance", "actual_cash_value", "payoff_amount"], ...] = (
+    "allowance",
+    "actual_cash_value",
+    "payoff_amount",
 )
-_OPTIONAL_TEXT: tuple[tuple[Literal["trim", "payoff_lender"], str], ...] = (
-    ("trim", "trim"),
-    ("payoff_lender", "payoffLender"),
-)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+_OPTIONAL_TEXT: tuple[Literal["trim", "payoff_lender"], ...] = ("trim", "payoff_lender")
 
 
 def clean_fields(
@@ -75,7 +67,7 @@ def clean_fields(
     for key in _REQUIRED:
         if (creating and key not in fields) or (key in fields and fields[key] is None):
             raise ValidationFailed(
-                "this field is required", field=(*path, _camel(key)), code="REQUIRED"
+                "this field is required", field=(*path, camel(key)), code="REQUIRED"
             )
     clean: TradeVehicleFields = {}
     if "vin" in fields:
@@ -94,14 +86,11 @@ def clean_fields(
             clean[name_key] = require_text(
                 fields[name_key], field=(*path, name_key), max_length=MAX_TEXT
             )
-    for text_key, name in _OPTIONAL_TEXT:
+    for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            value = (fields[text_key] or "").strip()
-            if len(value) > MAX_TEXT:
-                raise ValidationFailed(
-                    f"at most {MAX_TEXT} characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[text_key] = value or None
+            clean[text_key] = optional_text(
+                fields[text_key], field=(*path, camel(text_key)), max_length=MAX_TEXT
+            )
     mileage = fields.get("mileage")
     if mileage is not None:
         if not 0 <= mileage <= MAX_MILEAGE:
@@ -111,7 +100,8 @@ def clean_fields(
                 code="INVALID_MILEAGE",
             )
         clean["mileage"] = mileage
-    for amount_key, name in _AMOUNTS:
+    for amount_key in _AMOUNTS:
+        name = camel(amount_key)
         if amount_key in fields:
             amount = fields[amount_key]
             if amount is not None and amount < 0:

@@ -24,7 +24,7 @@ from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
-from db.validation import normalize_email, normalize_phone, require_text
+from db.validation import normalize_email, optional_phone, optional_text, require_text
 
 ENTITY = "User"
 TOKEN_ENTITY = "PasswordResetToken"  # noqa: S105 - a type name
@@ -79,15 +79,9 @@ def clean_profile(fields: UserFields, *, path: tuple[str, ...]) -> UserFields:
         if key in fields:
             clean[key] = require_text(fields[key], field=(*path, name), max_length=100)
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "title" in fields:
-        title = (fields["title"] or "").strip()
-        if len(title) > 100:
-            raise ValidationFailed(
-                "at most 100 characters", field=(*path, "title"), code="TOO_LONG"
-            )
-        clean["title"] = title or None
+        clean["title"] = optional_text(fields["title"], field=(*path, "title"), max_length=100)
     return clean
 
 

@@ -29,7 +29,7 @@ from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
-from db.validation import normalize_vin, require_text
+from db.validation import camel, normalize_vin, optional_text, require_text
 
 ENTITY = "Vehicle"
 
@@ -118,20 +118,15 @@ REQUIRED_ON_CREATE: tuple[tuple[str, str], ...] = (
     ("cost", "cost"),
     ("list_price", "listPrice"),
 )
-_OPTIONAL_TEXT: tuple[
-    tuple[Literal["trim", "body_style", "exterior_color", "interior_color"], str], ...
-] = (
-    ("trim", "trim"),
-    ("body_style", "bodyStyle"),
-    ("exterior_color", "exteriorColor"),
-    ("interior_color", "interiorColor"),
+_OPTIONAL_TEXT: tuple[Literal["trim", "body_style", "exterior_color", "interior_color"], ...] = (
+    "trim",
+    "body_style",
+    "exterior_color",
+    "interior_color",
 )
 _REQUIRED_TEXT: tuple[Literal["make", "model"], ...] = ("make", "model")
 _DEFAULTED: tuple[Literal["stock_number", "received_on"], ...] = ("stock_number", "received_on")
-_PRICES: tuple[tuple[Literal["cost", "list_price"], str], ...] = (
-    ("cost", "cost"),
-    ("list_price", "listPrice"),
-)
+_PRICES: tuple[Literal["cost", "list_price"], ...] = ("cost", "list_price")
 _SPACE = re.compile(r"\s")
 
 
@@ -203,14 +198,11 @@ def clean_fields(fields: VehicleFields, *, path: tuple[str, ...]) -> VehicleFiel
     for key in _REQUIRED_TEXT:
         if key in fields:
             clean[key] = require_text(fields[key], field=(*path, key), max_length=TEXT_MAX_LENGTH)
-    for text_key, name in _OPTIONAL_TEXT:
+    for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            text = (fields[text_key] or "").strip()
-            if len(text) > TEXT_MAX_LENGTH:
-                raise ValidationFailed(
-                    f"at most {TEXT_MAX_LENGTH} characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[text_key] = text or None
+            clean[text_key] = optional_text(
+                fields[text_key], field=(*path, camel(text_key)), max_length=TEXT_MAX_LENGTH
+            )
     if "mileage" in fields:
         mileage: object = fields["mileage"]
         _required(mileage, (*path, "mileage"))
@@ -221,7 +213,8 @@ def clean_fields(fields: VehicleFields, *, path: tuple[str, ...]) -> VehicleFiel
                 code="MILEAGE_OUT_OF_RANGE",
             )
         clean["mileage"] = fields["mileage"]
-    for price_key, name in _PRICES:
+    for price_key in _PRICES:
+        name = camel(price_key)
         if price_key in fields:
             price: object = fields[price_key]
             _required(price, (*path, name))
