@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import TypeVar
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from db.errors import ValidationFailed
+
+T = TypeVar("T")
 
 ZERO = Decimal("0")
 _STATE = re.compile(r"^[A-Z]{2}$")
@@ -100,13 +103,25 @@ def optional_phone(value: str | None, *, field: tuple[str, ...]) -> str | None:
     return normalize_phone(phone, field=field) if phone else None
 
 
-# --- text ----------------------------------------------------------------------------------
+# --- presence, text, addresses, time zones -------------------------------------------------
+
+
+def required(field: tuple[str, ...]) -> ValidationFailed:
+    """The error for a required field the client left out (or left blank)."""
+    return ValidationFailed("this field is required", field=field, code="REQUIRED")
+
+
+def not_null(value: T | None, *, field: tuple[str, ...]) -> T:
+    """`value`, refused (REQUIRED) when null: for fields that cannot be empty or cleared."""
+    if value is None:
+        raise ValidationFailed("this field cannot be null", field=field, code="REQUIRED")
+    return value
 
 
 def require_text(value: str | None, *, field: tuple[str, ...], max_length: int = 200) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed("this field is required", field=field, code="REQUIRED")
+        raise required(field)
     if len(text) > max_length:
         raise ValidationFailed(f"at most {max_length} characters", field=field, code="TOO_LONG")
     return text
@@ -135,7 +150,7 @@ def state_code(value: str | None, *, field: tuple[str, ...]) -> str | None:
 def required_state_code(value: str | None, *, field: tuple[str, ...]) -> str:
     state = state_code(value, field=field)
     if state is None:
-        raise ValidationFailed("this field is required", field=field, code="REQUIRED")
+        raise required(field)
     return state
 
 
@@ -258,6 +273,7 @@ def int_in_range(
     what: str,
     code: str = "OUT_OF_RANGE",
 ) -> int:
+    """`value` from `low` to `high`, both included."""
     if not low <= value <= high:
         raise ValidationFailed(
             f"{what} must be between {low} and {high}, got {value}", field=field, code=code

@@ -28,6 +28,7 @@ from db.validation import (
     optional_text,
     postal_code,
     require_text,
+    required,
     state_code,
 )
 
@@ -181,9 +182,9 @@ async def create_customer(
     session: AsyncSession, actor: Actor, *, fields: CustomerFields, path: tuple[str, ...]
 ) -> Customer:
     clean = clean_fields(fields, path=path)
-    for required, name in (("first_name", "firstName"), ("last_name", "lastName")):
-        if required not in clean:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    for key in ("first_name", "last_name"):
+        if key not in clean:
+            raise required((*path, camel(key)))
     customer = Customer(dealership_id=actor.dealership_id, **clean)
     session.add(customer)
     await session.flush()

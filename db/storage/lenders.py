@@ -28,6 +28,7 @@ from db.validation import (
     optional_text,
     percent,
     require_text,
+    required,
     term_months,
 )
 
@@ -87,10 +88,6 @@ class LenderFilter:
     include_inactive: bool = False
 
 
-def _required(path: tuple[str, ...], name: str) -> ValidationFailed:
-    return ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
-
-
 def clean_lender(fields: LenderFields, *, path: tuple[str, ...]) -> LenderFields:
     clean: LenderFields = {}
     if "name" in fields:
@@ -129,7 +126,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
     if "deal_type" in fields:
         deal_type = fields["deal_type"]
         if deal_type is None:
-            raise _required(path, "dealType")
+            raise required((*path, "dealType"))
         if deal_type is DealType.CASH:
             raise ValidationFailed(
                 "a lender program finances or leases; cash needs none",
@@ -141,7 +138,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
         if key in fields:
             bound = fields[key]
             if bound is None:
-                raise _required(path, name)
+                raise required((*path, name))
             check = credit_score if key.endswith("credit_score") else term_months
             clean[key] = check(bound, field=(*path, name))
     if "buy_rate" in fields:
@@ -268,7 +265,7 @@ async def create_lender(
     session: AsyncSession, actor: Actor, *, fields: LenderFields, path: tuple[str, ...]
 ) -> Lender:
     if fields.get("name") is None:
-        raise _required(path, "name")
+        raise required((*path, "name"))
     clean = clean_lender(fields, path=path)
     lender = Lender(dealership_id=actor.dealership_id, **clean)
     session.add(lender)
@@ -350,12 +347,12 @@ async def create_program(
     path: tuple[str, ...],
 ) -> LenderProgram:
     if fields.get("name") is None:
-        raise _required(path, "name")
+        raise required((*path, "name"))
     if fields.get("deal_type") is None:
-        raise _required(path, "dealType")
+        raise required((*path, "dealType"))
     for key, name in _BOUNDS:
         if fields.get(key) is None:
-            raise _required(path, name)
+            raise required((*path, name))
     clean = clean_program(fields, path=path)
     program = LenderProgram(dealership_id=actor.dealership_id, lender_id=lender_id, **clean)
     check_program(program, clean, path)

@@ -24,6 +24,7 @@ from db.validation import (
     percent,
     positive_money,
     require_text,
+    required,
     term_months,
 )
 
@@ -71,10 +72,6 @@ class DecisionFields(TypedDict, total=False):
     monthly_payment: Decimal | None
     stipulations: list[str] | None
     money_factor: Decimal | None
-
-
-def _required(path: tuple[str, ...], name: str) -> ValidationFailed:
-    return ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
 
 
 def _check_editable(deal: Deal, field: tuple[str, ...]) -> None:
@@ -131,7 +128,7 @@ async def create_rate_request(
     leaves out comes from the scenario: the amount financed, the term, the down payment
     and the trade figures."""
     if "credit_score" not in fields:
-        raise _required(path, "creditScore")
+        raise required((*path, "creditScore"))
     clean = clean_request(fields, path=path)
     if actor.user_id is None:
         raise ValidationFailed("a rate request needs a requester", field=path, code="REQUIRED")
@@ -159,7 +156,7 @@ async def create_rate_request(
         )
     term = clean.get("term_months") or scenario.term_months
     if term is None:
-        raise _required(path, "termMonths")
+        raise required((*path, "termMonths"))
     now = datetime.now(UTC)
     request = RateRequest(
         dealership_id=actor.dealership_id,

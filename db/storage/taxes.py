@@ -12,18 +12,19 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from db.errors import ValidationFailed
 from db.models import TaxJurisdiction
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
+    not_null,
     optional_text,
     percent,
     positive_money,
     postal_code,
     require_text,
+    required,
     required_state_code,
 )
 
@@ -71,17 +72,12 @@ def clean_fields(fields: TaxJurisdictionFields, *, path: tuple[str, ...]) -> Tax
     if "postal_code" in fields:
         clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     if "rate" in fields:
-        rate = fields["rate"]
-        if rate is None:
-            raise ValidationFailed("this field is required", field=(*path, "rate"), code="REQUIRED")
+        rate = not_null(fields["rate"], field=(*path, "rate"))
         clean["rate"] = percent(rate, field=(*path, "rate"), high=MAX_RATE, what="a tax rate")
     if "trade_in_credit" in fields:
-        credit = fields["trade_in_credit"]
-        if credit is None:
-            raise ValidationFailed(
-                "this field is required", field=(*path, "tradeInCredit"), code="REQUIRED"
-            )
-        clean["trade_in_credit"] = credit
+        clean["trade_in_credit"] = not_null(
+            fields["trade_in_credit"], field=(*path, "tradeInCredit")
+        )
     if "max_taxable_amount" in fields:
         cap = fields["max_taxable_amount"]
         clean["max_taxable_amount"] = (
@@ -208,9 +204,9 @@ async def lookup_tax_jurisdiction(
 async def create_tax_jurisdiction(
     session: AsyncSession, actor: Actor, *, fields: TaxJurisdictionFields, path: tuple[str, ...]
 ) -> TaxJurisdiction:
-    for required, name in (("name", "name"), ("state", "state"), ("rate", "rate")):
-        if fields.get(required) is None:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    for key in ("name", "state", "rate"):
+        if fields.get(key) is None:
+            raise required((*path, key))
     clean = clean_fields(fields, path=path)
     row = TaxJurisdiction(dealership_id=actor.dealership_id, **clean)
     session.add(row)

@@ -24,7 +24,14 @@ from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
-from db.validation import normalize_email, optional_phone, optional_text, require_text
+from db.validation import (
+    camel,
+    normalize_email,
+    optional_phone,
+    optional_text,
+    require_text,
+    required,
+)
 
 ENTITY = "User"
 TOKEN_ENTITY = "PasswordResetToken"  # noqa: S105 - a type name
@@ -225,9 +232,9 @@ async def invite_user(
 ) -> Invitation:
     """Create an active user without a password, and a token to set one."""
     clean = clean_profile(fields, path=path)
-    for required, name in (("first_name", "firstName"), ("last_name", "lastName")):
-        if required not in clean:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    for key in ("first_name", "last_name"):
+        if key not in clean:
+            raise required((*path, camel(key)))
     address = normalize_email(email, field=(*path, "email"))
     if await find_by_email(session, email=address) is not None:
         raise _email_taken((*path, "email"))
