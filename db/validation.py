@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -19,6 +20,7 @@ from db.errors import ValidationFailed
 T = TypeVar("T")
 
 ZERO = Decimal("0")
+MAX_TERM_MONTHS = 120
 _STATE = re.compile(r"^[A-Z]{2}$")
 _POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
 
@@ -164,6 +166,18 @@ def postal_code(value: str | None, *, field: tuple[str, ...]) -> str | None:
     return postal or None
 
 
+def zone_info(name: str, *, field: tuple[str, ...]) -> ZoneInfo:
+    """An IANA time zone such as America/Chicago."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationFailed(
+            f"{name!r} is not a time zone; use an IANA name such as America/Chicago",
+            field=field,
+            code="INVALID_TIME_ZONE",
+        ) from None
+
+
 # --- numbers -------------------------------------------------------------------------------
 
 
@@ -289,5 +303,10 @@ def credit_score(value: int, *, field: tuple[str, ...]) -> int:
 
 def term_months(value: int, *, field: tuple[str, ...]) -> int:
     return int_in_range(
-        value, field=field, low=1, high=120, code="TERM_OUT_OF_RANGE", what="a term in months"
+        value,
+        field=field,
+        low=1,
+        high=MAX_TERM_MONTHS,
+        code="TERM_OUT_OF_RANGE",
+        what="a term in months",
     )

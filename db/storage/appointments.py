@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TypedDict, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TypedDict
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +22,9 @@ from db.models.enums import AppointmentStatus, AppointmentType
 from db.storage import pagination
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned, require_owned
-from db.validation import optional_text
+from db.validation import int_in_range, not_null, optional_text, zone_info
 
 ENTITY = "Appointment"
-
-T = TypeVar("T")
 
 MAX_LENGTH = timedelta(hours=12)
 MAX_YEARS_AHEAD = 2
@@ -168,18 +165,12 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
     return starts, ends
 
 
-def _not_null(value: T | None, *, field: tuple[str, ...]) -> T:
-    if value is None:
-        raise ValidationFailed("this field cannot be cleared", field=field, code="REQUIRED")
-    return value
-
-
 def clean_fields(fields: AppointmentFields, *, path: tuple[str, ...]) -> AppointmentFields:
     clean: AppointmentFields = {}
     if "type" in fields:
-        clean["type"] = _not_null(fields["type"], field=(*path, "type"))
+        clean["type"] = not_null(fields["type"], field=(*path, "type"))
     if "user_id" in fields:
-        clean["user_id"] = _not_null(fields["user_id"], field=(*path, "userId"))
+        clean["user_id"] = not_null(fields["user_id"], field=(*path, "userId"))
     if "location" in fields:
         clean["location"] = optional_text(
             fields["location"], field=(*path, "location"), max_length=MAX_LOCATION
@@ -191,17 +182,6 @@ def clean_fields(fields: AppointmentFields, *, path: tuple[str, ...]) -> Appoint
     if "vehicle_id" in fields:
         clean["vehicle_id"] = fields["vehicle_id"]
     return clean
-
-
-def _zone(name: str, *, field: tuple[str, ...]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationFailed(
-            f"{name!r} is not a time zone; use an IANA name such as America/Chicago",
-            field=field,
-            code="INVALID_TIME_ZONE",
-        ) from None
 
 
 async def dealership_time_zone(session: AsyncSession) -> str:
@@ -217,7 +197,7 @@ async def day_bounds(
     daylight saving time begins or ends."""
     field = ("filter", "timeZone")
     name = time_zone if time_zone is not None else await dealership_time_zone(session)
-    zone = _zone(name, field=field)
+    zone = zone_info(name, field=field)
     try:
         start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
         end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
@@ -292,12 +272,14 @@ async def upcoming_appointments(
     session: AsyncSession, *, user_id: int | None, limit: int, now: datetime | None = None
 ) -> list[Appointment]:
     """Open appointments (scheduled or confirmed) starting now or later, soonest first."""
-    if not 1 <= limit <= pagination.MAX_PAGE_SIZE:
-        raise ValidationFailed(
-            f"`first` must be between 1 and {pagination.MAX_PAGE_SIZE}, got {limit}",
-            field=("first",),
-            code="PAGE_SIZE_OUT_OF_RANGE",
-        )
+    int_in_range(
+        limit,
+        field=("first",),
+        low=1,
+        high=pagination.MAX_PAGE_SIZE,
+        code="PAGE_SIZE_OUT_OF_RANGE",
+        what="`first`",
+    )
     stmt = (
         select(Appointment)
         .where(Appointment.starts_at >= _now(now), Appointment.status.in_(OPEN_STATUSES))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Literal, TypedDict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,13 +19,19 @@ from db.storage.permissions import seed_default_permissions
 from db.storage.vehicles import format_stock_number
 from db.tenant import TenantDB
 from db.validation import (
+    MAX_TERM_MONTHS,
+    ZERO,
     camel,
+    decimal_in_range,
+    int_in_range,
+    not_null,
     optional_email,
     optional_phone,
     optional_text,
     postal_code,
     require_text,
     state_code,
+    zone_info,
 )
 
 
@@ -171,7 +176,6 @@ class SettingsFields(TypedDict, total=False):
     stock_number_format: str | None
 
 
-MAX_TERM_MONTHS = 120
 MAX_APR = Decimal("40")
 DOC_FEE_LIMIT = Decimal("100000")
 
@@ -190,91 +194,53 @@ def check_stock_number_format(value: str, *, field: tuple[str, ...]) -> str:
     return fmt
 
 
-def _required(value: object, field: tuple[str, ...]) -> None:
-    if value is None:
-        raise ValidationFailed("this setting cannot be cleared", field=field, code="REQUIRED")
-
-
-def _decimal_in_range(
-    value: Decimal,
-    *,
-    low: Decimal,
-    high: Decimal,
-    high_inclusive: bool,
-    places: int,
-    field: tuple[str, ...],
-) -> Decimal:
-    above = value > high if high_inclusive else value >= high
-    if value < low or above:
-        bound = f"at most {high}" if high_inclusive else f"below {high}"
-        raise ValidationFailed(
-            f"must be at least {low} and {bound}", field=field, code="OUT_OF_RANGE"
-        )
-    step = Decimal(1).scaleb(-places)
-    if value != value.quantize(step):
-        raise ValidationFailed(f"at most {places} decimal places", field=field, code="TOO_PRECISE")
-    return value.quantize(step)
-
-
 def clean_settings(fields: SettingsFields, *, path: tuple[str, ...]) -> SettingsFields:
     clean: SettingsFields = {}
     if "time_zone" in fields:
-        zone = fields["time_zone"]
-        _required(zone, (*path, "timeZone"))
-        name = (zone or "").strip()
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(
-                f"{name!r} is not an IANA time zone such as America/Chicago",
-                field=(*path, "timeZone"),
-                code="INVALID_TIME_ZONE",
-            ) from None
+        field = (*path, "timeZone")
+        name = not_null(fields["time_zone"], field=field).strip()
+        zone_info(name, field=field)
         clean["time_zone"] = name
     if "default_tax_jurisdiction_id" in fields:
         clean["default_tax_jurisdiction_id"] = fields["default_tax_jurisdiction_id"]
     if "default_deal_type" in fields:
-        _required(fields["default_deal_type"], (*path, "defaultDealType"))
-        clean["default_deal_type"] = fields["default_deal_type"]
+        clean["default_deal_type"] = not_null(
+            fields["default_deal_type"], field=(*path, "defaultDealType")
+        )
     if "default_term_months" in fields:
-        term = fields["default_term_months"]
-        _required(term, (*path, "defaultTermMonths"))
-        if term is None or not 1 <= term <= MAX_TERM_MONTHS:
-            raise ValidationFailed(
-                f"a term is 1 to {MAX_TERM_MONTHS} months",
-                field=(*path, "defaultTermMonths"),
-                code="OUT_OF_RANGE",
-            )
-        clean["default_term_months"] = term
+        field = (*path, "defaultTermMonths")
+        clean["default_term_months"] = int_in_range(
+            not_null(fields["default_term_months"], field=field),
+            field=field,
+            low=1,
+            high=MAX_TERM_MONTHS,
+            what="a term in months",
+        )
     if "default_apr" in fields:
-        apr = fields["default_apr"]
-        _required(apr, (*path, "defaultApr"))
-        assert apr is not None
-        clean["default_apr"] = _decimal_in_range(
-            apr,
-            low=Decimal(0),
+        field = (*path, "defaultApr")
+        clean["default_apr"] = decimal_in_range(
+            not_null(fields["default_apr"], field=field),
+            field=field,
+            low=ZERO,
             high=MAX_APR,
             high_inclusive=True,
             places=4,
-            field=(*path, "defaultApr"),
+            what="the default APR",
         )
     if "doc_fee" in fields:
-        fee = fields["doc_fee"]
-        _required(fee, (*path, "docFee"))
-        assert fee is not None
-        clean["doc_fee"] = _decimal_in_range(
-            fee,
-            low=Decimal(0),
+        field = (*path, "docFee")
+        clean["doc_fee"] = decimal_in_range(
+            not_null(fields["doc_fee"], field=field),
+            field=field,
+            low=ZERO,
             high=DOC_FEE_LIMIT,
-            high_inclusive=False,
             places=2,
-            field=(*path, "docFee"),
+            what="the doc fee",
         )
     if "stock_number_format" in fields:
-        fmt = fields["stock_number_format"]
-        _required(fmt, (*path, "stockNumberFormat"))
+        field = (*path, "stockNumberFormat")
         clean["stock_number_format"] = check_stock_number_format(
-            fmt or "", field=(*path, "stockNumberFormat")
+            not_null(fields["stock_number_format"], field=field), field=field
         )
     return clean
 
