@@ -8,6 +8,7 @@ Each check raises ValidationFailed naming the input field at fault (`field`, a p
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -215,6 +216,32 @@ def decimal_in_range(
             f"{what} has at most {places} decimal places", field=field, code=places_code
         )
     return value.quantize(step)
+
+
+@dataclass(frozen=True)
+class DecimalRange:
+    """The bounds of decimal_in_range as a value, for tables of fields checked alike."""
+
+    low: Decimal
+    high: Decimal
+    what: str
+    places: int | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = False
+    code: str = "OUT_OF_RANGE"
+
+    def check(self, value: Decimal, *, field: tuple[str, ...]) -> Decimal:
+        return decimal_in_range(
+            value,
+            field=field,
+            low=self.low,
+            high=self.high,
+            low_inclusive=self.low_inclusive,
+            high_inclusive=self.high_inclusive,
+            places=self.places,
+            what=self.what,
+            code=self.code,
+        )
 
 
 def percent(

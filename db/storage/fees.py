@@ -15,7 +15,15 @@ from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.ownership import load_owned
-from db.validation import camel, require_text
+from db.validation import (
+    ZERO,
+    camel,
+    decimal_in_range,
+    int_in_range,
+    not_null,
+    require_text,
+    required,
+)
 
 ENTITY = "FeeTemplate"
 
@@ -36,24 +44,17 @@ class FeeTemplateFields(TypedDict, total=False):
 
 def clean_fields(fields: FeeTemplateFields, *, path: tuple[str, ...]) -> FeeTemplateFields:
     for key, value in fields.items():
-        if value is None:
-            raise ValidationFailed(
-                "this field cannot be null", field=(*path, camel(key)), code="REQUIRED"
-            )
+        not_null(value, field=(*path, camel(key)))
     clean = fields.copy()
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"), max_length=100)
     amount = fields.get("amount")
-    if amount is not None and not Decimal(0) <= amount < AMOUNT_LIMIT:
-        raise ValidationFailed(
-            f"a fee is at least 0 and below {AMOUNT_LIMIT:,}",
-            field=(*path, "amount"),
-            code="OUT_OF_RANGE",
-        )
+    if amount is not None:
+        decimal_in_range(amount, field=(*path, "amount"), low=ZERO, high=AMOUNT_LIMIT, what="a fee")
     order = fields.get("sort_order")
-    if order is not None and not 0 <= order <= MAX_SORT_ORDER:
-        raise ValidationFailed(
-            f"sortOrder is 0 to {MAX_SORT_ORDER}", field=(*path, "sortOrder"), code="OUT_OF_RANGE"
+    if order is not None:
+        int_in_range(
+            order, field=(*path, "sortOrder"), low=0, high=MAX_SORT_ORDER, what="sortOrder"
         )
     return clean
 
@@ -92,11 +93,9 @@ async def create_fee_template(
     session: AsyncSession, actor: Actor, *, fields: FeeTemplateFields, path: tuple[str, ...]
 ) -> FeeTemplate:
     clean = clean_fields(fields, path=path)
-    for required in ("name", "kind", "deal_type", "amount"):
-        if required not in clean:
-            raise ValidationFailed(
-                "this field is required", field=(*path, camel(required)), code="REQUIRED"
-            )
+    for key in ("name", "kind", "deal_type", "amount"):
+        if key not in clean:
+            raise required((*path, camel(key)))
     deal_type = clean["deal_type"]
     name = clean["name"]
     assert deal_type is not None
