@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,8 @@ T = TypeVar("T")
 
 ZERO = Decimal("0")
 MAX_TERM_MONTHS = 120
+MIN_MODEL_YEAR = 1900
+MAX_MILEAGE = 2_000_000
 _STATE = re.compile(r"^[A-Z]{2}$")
 _POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
 
@@ -337,3 +340,26 @@ def term_months(value: int, *, field: tuple[str, ...]) -> int:
         code="TERM_OUT_OF_RANGE",
         what="a term in months",
     )
+
+
+def max_model_year() -> int:
+    """Next year's models are on sale this year; nothing later is."""
+    return datetime.now(UTC).year + 1
+
+
+def model_year(value: int, *, field: tuple[str, ...], code: str) -> int:
+    """A vehicle's model year, MIN_MODEL_YEAR to next year (`code`: inventory vehicles and
+    trade-ins answer with different ones)."""
+    return int_in_range(
+        value,
+        field=field,
+        low=MIN_MODEL_YEAR,
+        high=max_model_year(),
+        code=code,
+        what="the model year",
+    )
+
+
+def mileage(value: int, *, field: tuple[str, ...], code: str) -> int:
+    """An odometer reading, 0 to MAX_MILEAGE (`code` as for model_year)."""
+    return int_in_range(value, field=field, low=0, high=MAX_MILEAGE, code=code, what="the mileage")

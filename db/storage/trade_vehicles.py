@@ -8,24 +8,30 @@ may have negotiated them); new scenarios default to the sums of the deal's trade
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import NotFound, ValidationFailed
+from db.errors import NotFound
 from db.models import Deal, TradeVehicle
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
-from db.storage.scenarios import MAX_AMOUNT
-from db.validation import camel, normalize_vin, optional_text, require_text
+from db.storage.scenarios import check_amount
+from db.validation import (
+    camel,
+    mileage,
+    model_year,
+    normalize_vin,
+    optional_text,
+    require_text,
+    required,
+)
 
 ENTITY = "TradeVehicle"
 
-MAX_MILEAGE = 2_000_000
 MAX_TEXT = 100
 
 
@@ -66,21 +72,14 @@ def clean_fields(
 ) -> TradeVehicleFields:
     for key in _REQUIRED:
         if (creating and key not in fields) or (key in fields and fields[key] is None):
-            raise ValidationFailed(
-                "this field is required", field=(*path, camel(key)), code="REQUIRED"
-            )
+            raise required((*path, camel(key)))
     clean: TradeVehicleFields = {}
     if "vin" in fields:
         vin = (fields["vin"] or "").strip()
         clean["vin"] = normalize_vin(vin, field=(*path, "vin")) if vin else None
     year = fields.get("year")
     if year is not None:
-        latest = datetime.now(UTC).year + 1  # next year's models are on sale this year
-        if not 1900 <= year <= latest:
-            raise ValidationFailed(
-                f"the model year is 1900 to {latest}", field=(*path, "year"), code="INVALID_YEAR"
-            )
-        clean["year"] = year
+        clean["year"] = model_year(year, field=(*path, "year"), code="INVALID_YEAR")
     for name_key in _NAMES:
         if name_key in fields:
             clean[name_key] = require_text(
@@ -91,28 +90,15 @@ def clean_fields(
             clean[text_key] = optional_text(
                 fields[text_key], field=(*path, camel(text_key)), max_length=MAX_TEXT
             )
-    mileage = fields.get("mileage")
-    if mileage is not None:
-        if not 0 <= mileage <= MAX_MILEAGE:
-            raise ValidationFailed(
-                f"the mileage is 0 to {MAX_MILEAGE:,}",
-                field=(*path, "mileage"),
-                code="INVALID_MILEAGE",
-            )
-        clean["mileage"] = mileage
+    miles = fields.get("mileage")
+    if miles is not None:
+        clean["mileage"] = mileage(miles, field=(*path, "mileage"), code="INVALID_MILEAGE")
     for amount_key in _AMOUNTS:
-        name = camel(amount_key)
         if amount_key in fields:
             amount = fields[amount_key]
-            if amount is not None and amount < 0:
-                raise ValidationFailed(
-                    "cannot be negative", field=(*path, name), code="NEGATIVE_AMOUNT"
-                )
-            if amount is not None and amount > MAX_AMOUNT:
-                raise ValidationFailed(
-                    f"at most {MAX_AMOUNT:,}", field=(*path, name), code="AMOUNT_TOO_LARGE"
-                )
-            clean[amount_key] = amount
+            clean[amount_key] = (
+                None if amount is None else check_amount(amount, field=(*path, camel(amount_key)))
+            )
     return clean
 
 
