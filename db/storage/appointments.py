@@ -20,7 +20,7 @@ from db.errors import NotFound, ValidationFailed
 from db.models import Appointment, Customer, Deal, DealershipSettings, User, Vehicle
 from db.models.enums import AppointmentStatus, AppointmentType
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import load_owned, require_owned
 from db.validation import int_in_range, not_null, optional_text, zone_info
 
@@ -395,16 +395,8 @@ async def schedule_appointment(
         notes=clean.get("notes"),
     )
     session.add(appointment)
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action="appointment.schedule",
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=None,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action="appointment.schedule", entity_type=ENTITY, before=None
     )
     return appointment
 
@@ -451,16 +443,13 @@ async def reschedule_appointment(
     appointment.starts_at = starts
     appointment.ends_at = ends
     appointment.status = AppointmentStatus.SCHEDULED
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        appointment,
         action="appointment.reschedule",
         entity_type=ENTITY,
-        entity_id=appointment.id,
         before=before,
-        after=snapshot(appointment),
     )
     return appointment
 
@@ -503,16 +492,8 @@ async def update_appointment(
         setattr(appointment, key, value)
     if snapshot(appointment) == before:
         return appointment
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action="appointment.update",
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=before,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action="appointment.update", entity_type=ENTITY, before=before
     )
     return appointment
 
@@ -562,15 +543,7 @@ async def change_status(
     if status is AppointmentStatus.CANCELLED:
         appointment.cancelled_at = moment
         appointment.cancel_reason = clean_reason
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action=_ACTIONS[status],
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=before,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action=_ACTIONS[status], entity_type=ENTITY, before=before
     )
     return appointment

@@ -17,7 +17,7 @@ from sqlalchemy.orm import QueryableAttribute
 from db.errors import ValidationFailed
 from db.models import Appointment, Customer, CustomerNote, Deal, QuickQuote
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
@@ -187,16 +187,8 @@ async def create_customer(
             raise required((*path, camel(key)))
     customer = Customer(dealership_id=actor.dealership_id, **clean)
     session.add(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
-        session,
-        actor,
-        action="customer.create",
-        entity_type=ENTITY,
-        entity_id=customer.id,
-        before=None,
-        after=snapshot(customer),
+    await flush_and_record(
+        session, actor, customer, action="customer.create", entity_type=ENTITY, before=None
     )
     return customer
 
@@ -221,16 +213,8 @@ async def update_customer(
     if snapshot(customer) == before:
         return customer  # nothing changed: no new version, no audit row
     bump_version(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
-        session,
-        actor,
-        action="customer.update",
-        entity_type=ENTITY,
-        entity_id=customer.id,
-        before=before,
-        after=snapshot(customer),
+    await flush_and_record(
+        session, actor, customer, action="customer.update", entity_type=ENTITY, before=before
     )
     return customer
 
@@ -253,16 +237,13 @@ async def set_archived(
     before = snapshot(customer)
     customer.archived_at = datetime.now(UTC) if archived else None
     bump_version(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        customer,
         action="customer.archive" if archived else "customer.restore",
         entity_type=ENTITY,
-        entity_id=customer.id,
         before=before,
-        after=snapshot(customer),
     )
     return customer
 
@@ -281,16 +262,8 @@ async def add_note(
         body=text,
     )
     session.add(note)
-    await session.flush()
-    await session.refresh(note)
-    await record_change(
-        session,
-        actor,
-        action="customer_note.create",
-        entity_type="CustomerNote",
-        entity_id=note.id,
-        before=None,
-        after=snapshot(note),
+    await flush_and_record(
+        session, actor, note, action="customer_note.create", entity_type="CustomerNote", before=None
     )
     return note
 

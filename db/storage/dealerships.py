@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from db.errors import NotFound, ValidationFailed
 from db.models import Dealership, DealershipSettings, TaxJurisdiction
 from db.models.enums import DealType
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.permissions import seed_default_permissions
 from db.storage.vehicles import format_stock_number
@@ -146,16 +146,13 @@ async def update_dealership(
         setattr(dealership, key, value)
     if snapshot(dealership) == before:
         return dealership
-    await session.flush()
-    await session.refresh(dealership)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        dealership,
         action="dealership.update",
         entity_type=DEALERSHIP,
-        entity_id=dealership.id,
         before=before,
-        after=snapshot(dealership),
     )
     return dealership
 
@@ -287,15 +284,7 @@ async def update_settings(
     if snapshot(settings) == before:
         return settings
     bump_version(settings)
-    await session.flush()
-    await session.refresh(settings)
-    await record_change(
-        session,
-        actor,
-        action="settings.update",
-        entity_type=SETTINGS,
-        entity_id=settings.dealership_id,
-        before=before,
-        after=snapshot(settings),
+    await flush_and_record(
+        session, actor, settings, action="settings.update", entity_type=SETTINGS, before=before
     )
     return settings

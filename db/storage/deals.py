@@ -21,7 +21,7 @@ from db.models import Customer, Deal, DealScenario, TradeVehicle, User
 from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, Role
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
@@ -248,17 +248,7 @@ async def _save(
     before: JSONObject,
 ) -> Deal:
     bump_version(deal)
-    await session.flush()
-    await session.refresh(deal)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=deal.id,
-        before=before,
-        after=snapshot(deal),
-    )
+    await flush_and_record(session, actor, deal, action=action, entity_type=ENTITY, before=before)
     return deal
 
 
@@ -470,16 +460,13 @@ async def attach_trade_vehicle(
     before = snapshot(trade)
     trade.deal_id = deal.id
     trade.customer_id = deal.customer_id
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        trade,
         action="trade_vehicle.attach",
         entity_type="TradeVehicle",
-        entity_id=trade.id,
         before=before,
-        after=snapshot(trade),
     )
     await touch(session, deal)
     return deal, trade
@@ -507,16 +494,13 @@ async def detach_trade_vehicle(
         )
     before = snapshot(trade)
     trade.deal_id = None
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        trade,
         action="trade_vehicle.detach",
         entity_type="TradeVehicle",
-        entity_id=trade.id,
         before=before,
-        after=snapshot(trade),
     )
     await touch(session, deal)
     return deal, trade

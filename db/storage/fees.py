@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.errors import ValidationFailed
 from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import load_owned
 from db.validation import (
     ZERO,
@@ -111,16 +111,8 @@ async def create_fee_template(
         clean["sort_order"] = 0 if last is None else min(last + 1, MAX_SORT_ORDER)
     fee = FeeTemplate(dealership_id=actor.dealership_id, **clean)
     session.add(fee)
-    await session.flush()
-    await session.refresh(fee)
-    await record_change(
-        session,
-        actor,
-        action="fee_template.create",
-        entity_type=ENTITY,
-        entity_id=fee.id,
-        before=None,
-        after=snapshot(fee),
+    await flush_and_record(
+        session, actor, fee, action="fee_template.create", entity_type=ENTITY, before=None
     )
     return fee
 
@@ -144,17 +136,7 @@ async def _save(
         setattr(fee, key, value)
     if snapshot(fee) == before:
         return fee
-    await session.flush()
-    await session.refresh(fee)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=fee.id,
-        before=before,
-        after=snapshot(fee),
-    )
+    await flush_and_record(session, actor, fee, action=action, entity_type=ENTITY, before=before)
     return fee
 
 

@@ -16,7 +16,7 @@ from db.errors import ValidationFailed
 from db.models import DealershipSettings, Lender, LenderProgram
 from db.models.enums import DealType
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.deal_numbers import local_day
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
@@ -269,16 +269,8 @@ async def create_lender(
     clean = clean_lender(fields, path=path)
     lender = Lender(dealership_id=actor.dealership_id, **clean)
     session.add(lender)
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.create",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=None,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.create", entity_type=LENDER, before=None
     )
     return lender
 
@@ -300,16 +292,8 @@ async def update_lender(
         setattr(lender, key, value)
     if snapshot(lender) == before:
         return lender
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.update",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=before,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.update", entity_type=LENDER, before=before
     )
     return lender
 
@@ -324,16 +308,8 @@ async def deactivate_lender(
         return lender
     before = snapshot(lender)
     lender.is_active = False
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.deactivate",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=before,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.deactivate", entity_type=LENDER, before=before
     )
     return lender
 
@@ -361,16 +337,8 @@ async def create_program(
         session, Lender, lender_id, entity=LENDER, field=(*path, "lenderId"), for_update=True
     )
     session.add(program)
-    await session.flush()
-    await session.refresh(program)
-    await record_change(
-        session,
-        actor,
-        action="lender_program.create",
-        entity_type=PROGRAM,
-        entity_id=program.id,
-        before=None,
-        after=snapshot(program),
+    await flush_and_record(
+        session, actor, program, action="lender_program.create", entity_type=PROGRAM, before=None
     )
     return program
 
@@ -393,16 +361,8 @@ async def update_program(
     check_program(program, clean, path)
     if snapshot(program) == before:
         return program
-    await session.flush()
-    await session.refresh(program)
-    await record_change(
-        session,
-        actor,
-        action="lender_program.update",
-        entity_type=PROGRAM,
-        entity_id=program.id,
-        before=before,
-        after=snapshot(program),
+    await flush_and_record(
+        session, actor, program, action="lender_program.update", entity_type=PROGRAM, before=before
     )
     return program
 

@@ -31,7 +31,7 @@ from db.models import (
 )
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
 from db.validation import (
     ZERO,
@@ -352,16 +352,8 @@ async def create_quick_quote(
     _check_amounts(quote, path=path)
     await _price(session, quote, vehicle, jurisdiction)
     session.add(quote)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.create",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=None,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.create", entity_type=ENTITY, before=None
     )
     return quote
 
@@ -440,16 +432,8 @@ async def update_quick_quote(
         return quote  # nothing changed: no new version, no audit row
     quote.expires_at = _now(now) + VALID_FOR
     bump_version(quote)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.update",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=before,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.update", entity_type=ENTITY, before=before
     )
     return quote
 
@@ -527,16 +511,8 @@ async def send_quick_quote(
         for recipient in recipients
     ]
     session.add_all(rows)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.send",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=before,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.send", entity_type=ENTITY, before=before
     )
     for row in rows:
         await session.refresh(row)
@@ -586,16 +562,13 @@ async def record_delivery(
         contact.sent_at = moment
     if status is DeliveryStatus.DELIVERED:
         contact.delivered_at = moment
-    await session.flush()
-    await session.refresh(contact)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        contact,
         action="quick_quote_contact.delivery",
         entity_type=CONTACT_ENTITY,
-        entity_id=contact.id,
         before=before,
-        after=snapshot(contact),
     )
     return contact
 

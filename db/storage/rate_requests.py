@@ -14,7 +14,7 @@ from db import desking
 from db.errors import ValidationFailed
 from db.models import Deal, DealScenario, Lender, LenderDecision, RateRequest
 from db.models.enums import DealStatus, DealType, LenderDecisionType, RateRequestStatus
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
 from db.validation import (
     ZERO,
@@ -175,16 +175,8 @@ async def create_rate_request(
         submitted_at=now,
     )
     session.add(request)
-    await session.flush()
-    await session.refresh(request)
-    await record_change(
-        session,
-        actor,
-        action="rate_request.create",
-        entity_type=REQUEST,
-        entity_id=request.id,
-        before=None,
-        after=snapshot(request),
+    await flush_and_record(
+        session, actor, request, action="rate_request.create", entity_type=REQUEST, before=None
     )
     return request
 
@@ -338,30 +330,19 @@ async def record_decision(
         decided_at=datetime.now(UTC),
     )
     session.add(decision)
-    await session.flush()
-    await session.refresh(decision)
-    await record_change(
-        session,
-        actor,
-        action="lender_decision.create",
-        entity_type=DECISION,
-        entity_id=decision.id,
-        before=None,
-        after=snapshot(decision),
+    await flush_and_record(
+        session, actor, decision, action="lender_decision.create", entity_type=DECISION, before=None
     )
     if request.status is not RateRequestStatus.DECISIONED:
         before = snapshot(request)
         request.status = RateRequestStatus.DECISIONED
-        await session.flush()
-        await session.refresh(request)
-        await record_change(
+        await flush_and_record(
             session,
             actor,
+            request,
             action="rate_request.decisioned",
             entity_type=REQUEST,
-            entity_id=request.id,
             before=before,
-            after=snapshot(request),
         )
     return decision
 
@@ -397,16 +378,8 @@ async def select_decision(
     before = snapshot(deal)
     deal.selected_decision_id = decision.id
     bump_version(deal)
-    await session.flush()
-    await session.refresh(deal)
-    await record_change(
-        session,
-        actor,
-        action="deal.select_lender_decision",
-        entity_type=DEAL,
-        entity_id=deal.id,
-        before=before,
-        after=snapshot(deal),
+    await flush_and_record(
+        session, actor, deal, action="deal.select_lender_decision", entity_type=DEAL, before=before
     )
     return deal, decision
 

@@ -20,7 +20,7 @@ from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
 from db.models import Deal, DealScenario, FeeTemplate, TaxJurisdiction, TradeVehicle, Vehicle
 from db.models.enums import DealType
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
 from db.storage.ownership import bump_version, check_version, load_owned
@@ -397,17 +397,7 @@ async def _insert(
     row = DealScenario(dealership_id=actor.dealership_id, deal_id=deal.id)
     _apply(row, terms, figures_of(terms, pricing))
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
-    )
+    await flush_and_record(session, actor, row, action=action, entity_type=ENTITY, before=None)
     return row
 
 
@@ -485,16 +475,8 @@ async def update_scenario(
     if snapshot(scenario) == before:
         return scenario  # nothing changed: no new version, no audit row
     bump_version(scenario)
-    await session.flush()
-    await session.refresh(scenario)
-    await record_change(
-        session,
-        actor,
-        action="deal_scenario.update",
-        entity_type=ENTITY,
-        entity_id=scenario.id,
-        before=before,
-        after=snapshot(scenario),
+    await flush_and_record(
+        session, actor, scenario, action="deal_scenario.update", entity_type=ENTITY, before=before
     )
     return scenario
 

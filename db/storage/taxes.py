@@ -14,7 +14,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from db.models import TaxJurisdiction
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
@@ -210,16 +210,8 @@ async def create_tax_jurisdiction(
     clean = clean_fields(fields, path=path)
     row = TaxJurisdiction(dealership_id=actor.dealership_id, **clean)
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.create",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.create", entity_type=ENTITY, before=None
     )
     return row
 
@@ -246,16 +238,8 @@ async def update_tax_jurisdiction(
         setattr(row, key, value)
     if snapshot(row) == before:
         return row  # nothing changed: no audit row
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.update",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.update", entity_type=ENTITY, before=before
     )
     return row
 
@@ -275,15 +259,7 @@ async def deactivate_tax_jurisdiction(
         return row
     before = snapshot(row)
     row.is_active = False
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.deactivate",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.deactivate", entity_type=ENTITY, before=before
     )
     return row

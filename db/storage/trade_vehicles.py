@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import NotFound
 from db.models import Deal, TradeVehicle
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
 from db.storage.scenarios import check_amount
@@ -141,16 +141,8 @@ async def add_trade_vehicle(
         **clean,
     )
     session.add(trade)
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.create",
-        entity_type=ENTITY,
-        entity_id=trade.id,
-        before=None,
-        after=snapshot(trade),
+    await flush_and_record(
+        session, actor, trade, action="trade_vehicle.create", entity_type=ENTITY, before=None
     )
     await touch(session, deal)
     return trade, deal
@@ -171,16 +163,8 @@ async def update_trade_vehicle(
         setattr(trade, key, value)
     if snapshot(trade) == before:
         return trade
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.update",
-        entity_type=ENTITY,
-        entity_id=trade.id,
-        before=before,
-        after=snapshot(trade),
+    await flush_and_record(
+        session, actor, trade, action="trade_vehicle.update", entity_type=ENTITY, before=before
     )
     return trade
 

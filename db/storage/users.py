@@ -20,7 +20,7 @@ from db.errors import ValidationFailed
 from db.models import PasswordResetToken, User
 from db.models.enums import Role
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
@@ -198,16 +198,14 @@ async def _issue_token(
         expires_at=datetime.now(UTC) + ttl,
     )
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        row,
         action=action,
         entity_type=TOKEN_ENTITY,
-        entity_id=row.id,
         before=None,
-        after=snapshot(row, redact=TOKEN_SECRET_COLUMNS),
+        redact=TOKEN_SECRET_COLUMNS,
     )
     return IssuedToken(token=raw, expires_at=row.expires_at, row=row)
 
@@ -279,16 +277,14 @@ async def _change(
     apply(user)
     if _snapshot(user) == before:
         return user
-    await session.flush()
-    await session.refresh(user)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        user,
         action=action,
         entity_type=ENTITY,
-        entity_id=user.id,
         before=before,
-        after=_snapshot(user),
+        redact=SECRET_COLUMNS,
     )
     return user
 

@@ -26,7 +26,7 @@ from db.models import DealershipSettings, QuickQuote, Vehicle
 from db.models.deals import LIVE_DEAL_STATUSES, Deal
 from db.models.enums import VehicleCondition, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
@@ -652,16 +652,8 @@ async def change_status(
     before = snapshot(vehicle)
     vehicle.status = status
     bump_version(vehicle)
-    await session.flush()
-    await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.change_status",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=before,
-        after=snapshot(vehicle),
+    await flush_and_record(
+        session, actor, vehicle, action="vehicle.change_status", entity_type=ENTITY, before=before
     )
     return vehicle
 
