@@ -128,6 +128,25 @@ async def flush_and_record(
     )
 
 
+async def delete_and_record(
+    session: AsyncSession, actor: Actor, row: Base, *, action: str, entity_type: str
+) -> None:
+    """Delete `row` for good and audit what it was."""
+    before = snapshot(row)
+    entity_id = entity_id_of(row)
+    await session.delete(row)
+    await session.flush()
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=None,
+    )
+
+
 async def record_security_event(
     session: AsyncSession,
     *,

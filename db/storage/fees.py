@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.errors import ValidationFailed
 from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.ownership import load_owned
 from db.validation import (
     ZERO,
@@ -175,16 +175,5 @@ async def delete_fee_template(
 ) -> int:
     """Delete for good (scenarios keep their own copies of the fees)."""
     fee = await _load(session, fee_id, path)
-    before = snapshot(fee)
-    await session.delete(fee)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="fee_template.delete",
-        entity_type=ENTITY,
-        entity_id=fee_id,
-        before=before,
-        after=None,
-    )
+    await delete_and_record(session, actor, fee, action="fee_template.delete", entity_type=ENTITY)
     return fee_id

@@ -16,7 +16,7 @@ from db.errors import ValidationFailed
 from db.models import DealershipSettings, Lender, LenderProgram
 from db.models.enums import DealType
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.deal_numbers import local_day
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
@@ -374,17 +374,8 @@ async def delete_program(
     program = await load_owned(
         session, LenderProgram, program_id, entity=PROGRAM, field=(*path, "id"), for_update=True
     )
-    before = snapshot(program)
-    await session.delete(program)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="lender_program.delete",
-        entity_type=PROGRAM,
-        entity_id=program_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, program, action="lender_program.delete", entity_type=PROGRAM
     )
     return program
 

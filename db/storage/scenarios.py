@@ -20,7 +20,7 @@ from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
 from db.models import Deal, DealScenario, FeeTemplate, TaxJurisdiction, TradeVehicle, Vehicle
 from db.models.enums import DealType
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
 from db.storage.ownership import bump_version, check_version, load_owned
@@ -499,17 +499,8 @@ async def delete_scenario(
             field=field,
             code="CANNOT_DELETE_ACTIVE_SCENARIO",
         )
-    before = snapshot(scenario)
-    await session.delete(scenario)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="deal_scenario.delete",
-        entity_type=ENTITY,
-        entity_id=scenario_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, scenario, action="deal_scenario.delete", entity_type=ENTITY
     )
     return deal
 

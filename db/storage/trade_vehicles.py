@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import NotFound
 from db.models import Deal, TradeVehicle
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
 from db.storage.scenarios import check_amount
@@ -179,17 +179,8 @@ async def remove_trade_vehicle(
     """Delete the trade-in (entered by mistake, or the customer keeps the car); returns the
     deal it was on, if any."""
     trade, deal = await _lock(session, trade_vehicle_id, field=(*path, "id"))
-    before = snapshot(trade)
-    await session.delete(trade)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.delete",
-        entity_type=ENTITY,
-        entity_id=trade_vehicle_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, trade, action="trade_vehicle.delete", entity_type=ENTITY
     )
     if deal is not None:
         await touch(session, deal)
