@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import desking
 from db.errors import ValidationFailed
 from db.models import Deal, DealScenario, Lender, LenderDecision, RateRequest
-from db.models.enums import DealStatus, DealType, LenderDecisionType, RateRequestStatus
+from db.models.enums import DealType, LenderDecisionType, RateRequestStatus
 from db.storage.audit import Actor, flush_and_record, snapshot
-from db.storage.ownership import bump_version, check_version, load_owned, require_owned
+from db.storage.deals import lock_editable_deal
+from db.storage.ownership import bump_version, load_owned, require_owned
 from db.validation import (
     ZERO,
     credit_score,
@@ -33,10 +34,6 @@ DECISION = "LenderDecision"
 DEAL = "Deal"
 SCENARIO = "DealScenario"
 
-# A deal takes new rate requests and lender choices only while it is being worked.
-EDITABLE_DEAL_STATUSES = frozenset(
-    {DealStatus.OPEN, DealStatus.PENDING_APPROVAL, DealStatus.APPROVED}
-)
 # Decisions that put money on the table; a declined one cannot be chosen.
 APPROVING_DECISIONS = frozenset(
     {
@@ -72,16 +69,6 @@ class DecisionFields(TypedDict, total=False):
     monthly_payment: Decimal | None
     stipulations: list[str] | None
     money_factor: Decimal | None
-
-
-def _check_editable(deal: Deal, field: tuple[str, ...]) -> None:
-    if deal.status not in EDITABLE_DEAL_STATUSES:
-        raise ValidationFailed(
-            f"deal {deal.deal_number} is {deal.status.value}: only open, pending-approval or "
-            "approved deals can be changed",
-            field=field,
-            code="DEAL_NOT_EDITABLE",
-        )
 
 
 def _or(value: Decimal | None, default: Decimal) -> Decimal:
@@ -137,10 +124,7 @@ async def create_rate_request(
         session, DealScenario, scenario_id, entity=SCENARIO, field=scenario_field
     )
     # Locked: the deal cannot leave an editable status while the request is filed.
-    deal = await load_owned(
-        session, Deal, scenario.deal_id, entity=DEAL, field=scenario_field, for_update=True
-    )
-    _check_editable(deal, scenario_field)
+    deal = await lock_editable_deal(session, scenario.deal_id, field=scenario_field)
     if scenario.type is DealType.CASH:
         raise ValidationFailed(
             "a cash scenario is not financed: choose a finance or lease scenario",
@@ -370,9 +354,7 @@ async def select_decision(
         select(RateRequest.deal_id).where(RateRequest.id == decision.rate_request_id)
     )
     assert deal_id is not None  # the foreign key keeps the request
-    deal = await load_owned(session, Deal, deal_id, entity=DEAL, field=field, for_update=True)
-    check_version(deal, version, entity=DEAL)
-    _check_editable(deal, field)
+    deal = await lock_editable_deal(session, deal_id, field=field, version=version)
     if deal.selected_decision_id == decision.id:
         return deal, decision
     before = snapshot(deal)
