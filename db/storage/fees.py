@@ -10,6 +10,7 @@ from typing import TypedDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desking import FeeLine
 from db.errors import ValidationFailed
 from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
@@ -68,6 +69,17 @@ async def list_fee_templates(
     if not include_inactive:
         stmt = stmt.where(FeeTemplate.is_active.is_(True))
     return list((await session.scalars(stmt)).all())
+
+
+async def default_fees(session: AsyncSession, deal_type: DealType) -> tuple[FeeLine, ...]:
+    """The deal type's active templates as fee lines, in list order: the fees a new
+    scenario or quick quote is priced with."""
+    templates = await session.scalars(
+        select(FeeTemplate)
+        .where(FeeTemplate.deal_type == deal_type, FeeTemplate.is_active)
+        .order_by(FeeTemplate.sort_order, FeeTemplate.id)
+    )
+    return tuple(FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates)
 
 
 async def _check_name_free(

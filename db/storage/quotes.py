@@ -23,7 +23,6 @@ from db.errors import ValidationFailed
 from db.models import (
     Customer,
     DealershipSettings,
-    FeeTemplate,
     QuickQuote,
     QuickQuoteContact,
     TaxJurisdiction,
@@ -32,7 +31,9 @@ from db.models import (
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
 from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
+from db.storage.taxes import default_jurisdiction
 from db.validation import (
     ZERO,
     DecimalRange,
@@ -183,19 +184,6 @@ async def _settings(session: AsyncSession) -> DealershipSettings:
     return settings
 
 
-async def _default_jurisdiction(
-    session: AsyncSession, settings: DealershipSettings
-) -> TaxJurisdiction | None:
-    if settings.default_tax_jurisdiction_id is None:
-        return None
-    return await session.scalar(
-        select(TaxJurisdiction).where(
-            TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
-            TaxJurisdiction.is_active,
-        )
-    )
-
-
 async def _vehicle(
     session: AsyncSession, vehicle_id: int, *, field: tuple[str, ...], check_status: bool
 ) -> Vehicle:
@@ -274,13 +262,6 @@ async def _price(
 ) -> None:
     """Fees and monthly payment from db.desking, with the active fee templates of the
     deal type; a lease's residual is taken on the MSRP when the vehicle has one."""
-    templates = (
-        await session.scalars(
-            select(FeeTemplate)
-            .where(FeeTemplate.deal_type == quote.deal_type, FeeTemplate.is_active)
-            .order_by(FeeTemplate.sort_order, FeeTemplate.id)
-        )
-    ).all()
     figures = desking.compute(
         desking.ScenarioTerms(
             type=quote.deal_type,
@@ -295,9 +276,7 @@ async def _price(
             msrp=vehicle.msrp,
             tax_rate=quote.tax_rate,
             trade_in_credit=jurisdiction.trade_in_credit if jurisdiction is not None else True,
-            fees=tuple(
-                desking.FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates
-            ),
+            fees=await default_fees(session, quote.deal_type),
         )
     )
     quote.fees_total = figures.fees_total
@@ -328,7 +307,7 @@ async def create_quick_quote(
             session, Customer, customer_id, entity="Customer", field=(*path, "customerId")
         )
     settings = await _settings(session)
-    jurisdiction = await _default_jurisdiction(session, settings)
+    jurisdiction = await default_jurisdiction(session, settings)
     tax_rate = clean.get("tax_rate")
     quote = QuickQuote(
         dealership_id=actor.dealership_id,
@@ -411,7 +390,7 @@ async def update_quick_quote(
         if amount is not None:  # clean_fields refuses an explicit null for these
             setattr(quote, key, amount)
     settings = await _settings(session)
-    jurisdiction = await _default_jurisdiction(session, settings)
+    jurisdiction = await default_jurisdiction(session, settings)
     if "tax_rate" in clean:
         tax_rate = clean["tax_rate"]
         quote.tax_rate = (

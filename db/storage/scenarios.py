@@ -18,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import desking
 from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
-from db.models import Deal, DealScenario, FeeTemplate, TaxJurisdiction, TradeVehicle, Vehicle
+from db.models import Deal, DealScenario, TradeVehicle, Vehicle
 from db.models.enums import DealType
 from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
+from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.taxes import default_jurisdiction
 from db.types import JSONValue
 from db.validation import (
     ZERO,
@@ -327,14 +329,7 @@ async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
     settings = await get_settings(session, dealership_id=deal.dealership_id)
     if settings is None:
         raise NotFound("DealershipSettings", deal.dealership_id)
-    jurisdiction = None
-    if settings.default_tax_jurisdiction_id is not None:
-        jurisdiction = await session.scalar(
-            select(TaxJurisdiction).where(
-                TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
-                TaxJurisdiction.is_active,
-            )
-        )
+    jurisdiction = await default_jurisdiction(session, settings)
     return Pricing(
         list_price=vehicle.list_price,
         msrp=vehicle.msrp,
@@ -343,15 +338,6 @@ async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
         default_apr=settings.default_apr,
         default_term_months=settings.default_term_months,
     )
-
-
-async def default_fees(session: AsyncSession, deal_type: DealType) -> tuple[FeeLine, ...]:
-    templates = await session.scalars(
-        select(FeeTemplate)
-        .where(FeeTemplate.deal_type == deal_type, FeeTemplate.is_active)
-        .order_by(FeeTemplate.sort_order, FeeTemplate.id)
-    )
-    return tuple(FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates)
 
 
 async def trade_totals(session: AsyncSession, deal_id: int) -> tuple[Decimal, Decimal]:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from db.models import TaxJurisdiction
+from db.models import DealershipSettings, TaxJurisdiction
 from db.storage import pagination
 from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import load_owned
@@ -120,6 +120,21 @@ async def get_tax_jurisdiction(
 ) -> TaxJurisdiction | None:
     return await session.scalar(
         select(TaxJurisdiction).where(TaxJurisdiction.id == jurisdiction_id)
+    )
+
+
+async def default_jurisdiction(
+    session: AsyncSession, settings: DealershipSettings
+) -> TaxJurisdiction | None:
+    """The dealership's default jurisdiction (its settings name it), unless deactivated:
+    the tax a new scenario or quick quote starts from."""
+    if settings.default_tax_jurisdiction_id is None:
+        return None
+    return await session.scalar(
+        select(TaxJurisdiction).where(
+            TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
+            TaxJurisdiction.is_active,
+        )
     )
 
 
