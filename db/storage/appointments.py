@@ -291,9 +291,7 @@ async def upcoming_appointments(
     return list((await session.scalars(stmt)).all())
 
 
-async def _lock_staff(
-    session: AsyncSession, user_id: int, *, field: tuple[str, ...], inactive_field: tuple[str, ...]
-) -> User:
+async def _lock_staff(session: AsyncSession, user_id: int, *, field: tuple[str, ...]) -> User:
     """The staff member's user row, locked until the transaction ends: bookings of the same
     person queue up here, so the overlap check that follows sees every committed booking."""
     stmt = (
@@ -309,7 +307,7 @@ async def _lock_staff(
     if not user.is_active:
         raise ValidationFailed(
             f"{user.first_name} {user.last_name} is deactivated and cannot take appointments",
-            field=inactive_field,
+            field=field,
             code="USER_INACTIVE",
         )
     return user
@@ -318,14 +316,16 @@ async def _lock_staff(
 async def _check_free(
     session: AsyncSession,
     *,
-    user: User,
+    user_id: int,
     starts: datetime,
     ends: datetime,
     exclude_id: int | None,
+    user_field: tuple[str, ...],
     field: tuple[str, ...],
 ) -> None:
-    """Refuse a booking that overlaps another non-cancelled appointment of `user`. Call
-    only with the user's row locked (_lock_staff)."""
+    """Lock the staff member `user_id` (_lock_staff; `user_field` names them), then refuse a
+    booking that overlaps another of their non-cancelled appointments (`field`)."""
+    user = await _lock_staff(session, user_id, field=user_field)
     stmt = (
         select(Appointment)
         .where(
@@ -375,11 +375,14 @@ async def schedule_appointment(
         )
     if deal_id is not None:
         await require_owned(session, Deal, deal_id, entity="Deal", field=(*path, "dealId"))
-    staff = await _lock_staff(
-        session, user_id, field=(*path, "userId"), inactive_field=(*path, "userId")
-    )
     await _check_free(
-        session, user=staff, starts=starts, ends=ends, exclude_id=None, field=(*path, "startsAt")
+        session,
+        user_id=user_id,
+        starts=starts,
+        ends=ends,
+        exclude_id=None,
+        user_field=(*path, "userId"),
+        field=(*path, "startsAt"),
     )
     appointment = Appointment(
         dealership_id=actor.dealership_id,
@@ -428,15 +431,13 @@ async def reschedule_appointment(
     _require_open(appointment, doing="rescheduled", field=(*path, "id"))
     if appointment.starts_at == starts and appointment.ends_at == ends:
         return appointment
-    staff = await _lock_staff(
-        session, appointment.user_id, field=(*path, "id"), inactive_field=(*path, "id")
-    )
     await _check_free(
         session,
-        user=staff,
+        user_id=appointment.user_id,
         starts=starts,
         ends=ends,
         exclude_id=appointment.id,
+        user_field=(*path, "id"),
         field=(*path, "startsAt"),
     )
     before = snapshot(appointment)
@@ -476,15 +477,13 @@ async def update_appointment(
     user_id = clean.get("user_id")
     if user_id is not None and user_id != appointment.user_id:
         _require_open(appointment, doing="reassigned", field=(*path, "userId"))
-        staff = await _lock_staff(
-            session, user_id, field=(*path, "userId"), inactive_field=(*path, "userId")
-        )
         await _check_free(
             session,
-            user=staff,
+            user_id=user_id,
             starts=appointment.starts_at,
             ends=appointment.ends_at,
             exclude_id=appointment.id,
+            user_field=(*path, "userId"),
             field=(*path, "userId"),
         )
     before = snapshot(appointment)
