@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from db.storage.audit import Actor, flush_and_record, record_change, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
-from db.validation import optional_text
+from db.validation import camel, optional_text
 
 ENTITY = "Deal"
 
@@ -35,6 +35,13 @@ EDITABLE_STATUSES = frozenset({DealStatus.OPEN, DealStatus.PENDING_APPROVAL, Dea
 SALESPERSON_ROLES = frozenset({Role.SALESPERSON, Role.SALES_MANAGER, Role.FINANCE_MANAGER})
 SALES_MANAGER_ROLES = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 FINANCE_MANAGER_ROLES = frozenset({Role.FINANCE_MANAGER, Role.ADMIN})
+# The managers updateDeal sets: (key, roles, what the person is, code when they cannot be).
+_MANAGERS: tuple[
+    tuple[Literal["sales_manager_id", "finance_manager_id"], frozenset[Role], str, str], ...
+] = (
+    ("sales_manager_id", SALES_MANAGER_ROLES, "sales manager", "INVALID_SALES_MANAGER"),
+    ("finance_manager_id", FINANCE_MANAGER_ROLES, "finance manager", "INVALID_FINANCE_MANAGER"),
+)
 
 MAX_NOTES = 5000
 
@@ -296,30 +303,13 @@ async def update_deal(
             fields["notes"], field=(*path, "notes"), max_length=MAX_NOTES
         )
     deal = await lock_editable_deal(session, deal_id, field=(*path, "id"), version=version)
-    if "sales_manager_id" in fields:
-        manager_id = fields["sales_manager_id"]
-        if manager_id is not None:
-            await _staff(
-                session,
-                manager_id,
-                roles=SALES_MANAGER_ROLES,
-                what="sales manager",
-                code="INVALID_SALES_MANAGER",
-                field=(*path, "salesManagerId"),
-            )
-        clean["sales_manager_id"] = manager_id
-    if "finance_manager_id" in fields:
-        manager_id = fields["finance_manager_id"]
-        if manager_id is not None:
-            await _staff(
-                session,
-                manager_id,
-                roles=FINANCE_MANAGER_ROLES,
-                what="finance manager",
-                code="INVALID_FINANCE_MANAGER",
-                field=(*path, "financeManagerId"),
-            )
-        clean["finance_manager_id"] = manager_id
+    for manager, roles, what, code in _MANAGERS:
+        if manager in fields:
+            manager_id = fields[manager]
+            if manager_id is not None:
+                field = (*path, camel(manager))
+                await _staff(session, manager_id, roles=roles, what=what, code=code, field=field)
+            clean[manager] = manager_id
     before = snapshot(deal)
     for key, value in clean.items():
         setattr(deal, key, value)
