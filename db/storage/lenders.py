@@ -4,7 +4,7 @@ that fit a deal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, TypedDict
@@ -13,13 +13,13 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import ValidationFailed
-from db.models import DealershipSettings, Lender, LenderProgram
+from db.models import Lender, LenderProgram
 from db.models.enums import DealType
 from db.storage import pagination
 from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
-from db.storage.deal_numbers import local_day
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
+from db.storage.vehicles import today_of
 from db.validation import (
     credit_score,
     money_factor,
@@ -380,12 +380,6 @@ async def delete_program(
     return program
 
 
-async def dealership_today(session: AsyncSession) -> date:
-    """Today in the dealership's time zone (its settings row is the only one visible)."""
-    zone = await session.scalar(select(DealershipSettings.time_zone))
-    return local_day(datetime.now(UTC), zone or "America/New_York")
-
-
 async def matching_programs(
     session: AsyncSession,
     *,
@@ -398,7 +392,7 @@ async def matching_programs(
     are in effect today (the dealership's day), cheapest rate first."""
     credit_score(score, field=("creditScore",))
     term_months(months, field=("termMonths",))
-    day = today or await dealership_today(session)
+    day = today or await today_of(session)
     rate = LenderProgram.money_factor if deal_type is DealType.LEASE else LenderProgram.buy_rate
     stmt = (
         select(LenderProgram)
