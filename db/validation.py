@@ -1,5 +1,6 @@
 """Validation and normalisation of values people type: VINs, e-mail addresses, phones,
-free text, state and ZIP codes, money, percentages and other bounded numbers.
+free text, state and ZIP codes, time zones and times, money, percentages and other bounded
+numbers (terms, credit scores, model years, mileage).
 
 Each check raises ValidationFailed naming the input field at fault (`field`, a path such as
 ("input", "postalCode")) with a stable UPPER_SNAKE code, and returns the value normalised.
@@ -109,7 +110,7 @@ def optional_phone(value: str | None, *, field: tuple[str, ...]) -> str | None:
     return normalize_phone(phone, field=field) if phone else None
 
 
-# --- presence, text, addresses, time zones -------------------------------------------------
+# --- presence, text, addresses, times ------------------------------------------------------
 
 
 def required(field: tuple[str, ...]) -> ValidationFailed:
@@ -179,6 +180,22 @@ def zone_info(name: str, *, field: tuple[str, ...]) -> ZoneInfo:
             f"{name!r} is not a time zone; use an IANA name such as America/Chicago",
             field=field,
             code="INVALID_TIME_ZONE",
+        ) from None
+
+
+def utc_instant(value: datetime, *, field: tuple[str, ...]) -> datetime:
+    """A point in time given with its UTC offset, in UTC."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(
+            "give the time with its UTC offset, e.g. 2030-05-01T15:00:00-04:00",
+            field=field,
+            code="TIME_ZONE_REQUIRED",
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "the time is out of range", field=field, code="INVALID_DATE"
         ) from None
 
 

@@ -22,7 +22,7 @@ from db.models.enums import AppointmentStatus, AppointmentType
 from db.storage import pagination
 from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import load_owned, require_owned
-from db.validation import int_in_range, not_null, optional_text, zone_info
+from db.validation import int_in_range, not_null, optional_text, utc_instant, zone_info
 
 ENTITY = "Appointment"
 
@@ -98,21 +98,6 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _aware(value: datetime, *, field: tuple[str, ...]) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed(
-            "give the time with its UTC offset, e.g. 2030-05-01T15:00:00-04:00",
-            field=field,
-            code="TIME_ZONE_REQUIRED",
-        )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValidationFailed(
-            "the time is out of range", field=field, code="INVALID_DATE"
-        ) from None
-
-
 def _years_later(moment: datetime, years: int) -> datetime:
     try:
         return moment.replace(year=moment.year + years)
@@ -123,7 +108,7 @@ def _years_later(moment: datetime, years: int) -> datetime:
 def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[datetime, datetime]:
     """(start, end) of `when`, validated: the end after the start, at most 12 hours long,
     starting at most two years from now."""
-    starts = _aware(when.starts_at, field=(*path, "startsAt"))
+    starts = utc_instant(when.starts_at, field=(*path, "startsAt"))
     if starts > _years_later(now, MAX_YEARS_AHEAD):
         raise ValidationFailed(
             f"appointments can be booked at most {MAX_YEARS_AHEAD} years ahead",
@@ -149,7 +134,7 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
         ends = starts + timedelta(minutes=when.duration_minutes)
     elif when.ends_at is not None:
         field = (*path, "endsAt")
-        ends = _aware(when.ends_at, field=field)
+        ends = utc_instant(when.ends_at, field=field)
         if ends <= starts:
             raise ValidationFailed(
                 "the appointment must end after it starts", field=field, code="ENDS_BEFORE_START"
@@ -221,10 +206,10 @@ async def _filtered(session: AsyncSession, filter: AppointmentFilter) -> Select[
         start, end = await day_bounds(session, filter.day, filter.time_zone)
         conditions += [Appointment.starts_at >= start, Appointment.starts_at < end]
     if filter.starts_from is not None:
-        starts_from = _aware(filter.starts_from, field=("filter", "from"))
+        starts_from = utc_instant(filter.starts_from, field=("filter", "from"))
         conditions.append(Appointment.starts_at >= starts_from)
     if filter.starts_to is not None:
-        starts_to = _aware(filter.starts_to, field=("filter", "to"))
+        starts_to = utc_instant(filter.starts_to, field=("filter", "to"))
         if filter.starts_from is not None and starts_to <= filter.starts_from:
             raise ValidationFailed(
                 "`to` must be later than `from`", field=("filter", "to"), code="INVALID_RANGE"
