@@ -138,13 +138,7 @@ def _amount(value: Decimal, field: tuple[str, ...]) -> Decimal:
 
 def normalize_stock_number(value: str, *, field: tuple[str, ...]) -> str:
     """Stock numbers are stored in upper case, so they are unique whatever the case typed."""
-    number = value.strip().upper()
-    if not number:
-        raise required(field)
-    if len(number) > STOCK_NUMBER_MAX_LENGTH:
-        raise ValidationFailed(
-            f"at most {STOCK_NUMBER_MAX_LENGTH} characters", field=field, code="TOO_LONG"
-        )
+    number = require_text(value.upper(), field=field, max_length=STOCK_NUMBER_MAX_LENGTH)
     if _SPACE.search(number):
         raise ValidationFailed(
             "a stock number has no spaces", field=field, code="INVALID_STOCK_NUMBER"
