@@ -265,7 +265,7 @@ async def _save(
     return deal
 
 
-async def _staff(
+async def require_staff(
     session: AsyncSession,
     user_id: int,
     *,
@@ -315,7 +315,7 @@ async def update_deal(
     if "sales_manager_id" in fields:
         manager_id = fields["sales_manager_id"]
         if manager_id is not None:
-            await _staff(
+            await require_staff(
                 session,
                 manager_id,
                 roles=SALES_MANAGER_ROLES,
@@ -327,7 +327,7 @@ async def update_deal(
     if "finance_manager_id" in fields:
         manager_id = fields["finance_manager_id"]
         if manager_id is not None:
-            await _staff(
+            await require_staff(
                 session,
                 manager_id,
                 roles=FINANCE_MANAGER_ROLES,
@@ -401,7 +401,7 @@ async def change_salesperson(
     path: tuple[str, ...],
 ) -> Deal:
     deal = await lock_editable_deal(session, deal_id, field=(*path, "id"), version=version)
-    await _staff(
+    await require_staff(
         session,
         salesperson_id,
         roles=SALESPERSON_ROLES,
