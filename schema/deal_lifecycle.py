@@ -102,7 +102,10 @@ class ChangeDealVehicleSuccess:
     deal: Deal
 
 
-_Transition = CommonErrors | VersionConflictError | IllegalStatusTransitionError
+# Every transition can answer with these, so a client can handle them all with one selection.
+_Transition = (
+    CommonErrors | VersionConflictError | IllegalStatusTransitionError | VehicleNotAvailableError
+)
 SubmitDealForApprovalResult = Annotated[
     SubmitDealForApprovalSuccess | _Transition, strawberry.union("SubmitDealForApprovalResult")
 ]
@@ -113,7 +116,7 @@ ContractDealResult = Annotated[
     ContractDealSuccess | _Transition, strawberry.union("ContractDealResult")
 ]
 DeliverDealResult = Annotated[
-    DeliverDealSuccess | _Transition | VehicleNotAvailableError,
+    DeliverDealSuccess | _Transition,
     strawberry.union("DeliverDealResult"),
 ]
 MarkDealLostResult = Annotated[
@@ -122,7 +125,7 @@ MarkDealLostResult = Annotated[
 CancelDealResult = Annotated[CancelDealSuccess | _Transition, strawberry.union("CancelDealResult")]
 UnwindDealResult = Annotated[UnwindDealSuccess | _Transition, strawberry.union("UnwindDealResult")]
 ReopenDealResult = Annotated[
-    ReopenDealSuccess | _Transition | VehicleNotAvailableError,
+    ReopenDealSuccess | _Transition,
     strawberry.union("ReopenDealResult"),
 ]
 ChangeDealVehicleResult = Annotated[

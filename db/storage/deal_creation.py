@@ -38,7 +38,7 @@ from db.storage.audit import Actor, record_change, snapshot
 from db.storage.customers import CustomerFields, clean_fields
 from db.storage.deal_numbers import next_deal_number
 from db.storage.deals import SALESPERSON_ROLES, require_staff
-from db.storage.ownership import bump_version, load_owned
+from db.storage.ownership import bump_version, load_owned, require_owned
 from db.storage.vehicles import violated_constraint
 from db.transactions import Isolation, TxOptions
 from db.validation import require_text
@@ -48,6 +48,7 @@ CREATE_DEAL_TX = TxOptions(isolation=Isolation.READ_COMMITTED, timeout=10.0, max
 
 LIVE_VEHICLE_INDEX = "uq_deals_live_vehicle"
 DEAL_NUMBER_CONSTRAINT = "uq_deals_dealership_id_deal_number"
+VEHICLE_FOREIGN_KEY = "fk_deals_vehicle_id"
 # A deal number taken outside dealerdesk (an import, say) is skipped this many times.
 NUMBER_COLLISION_ATTEMPTS = 3
 
@@ -321,6 +322,15 @@ async def _insert_deal(
                     status=VehicleStatus.PENDING,
                     held_by=held_by,
                 ) from None
+            if constraint == VEHICLE_FOREIGN_KEY:
+                # Not the dealership's vehicle (or none at all): say which.
+                await require_owned(
+                    session,
+                    Vehicle,
+                    request.vehicle_id,
+                    entity="Vehicle",
+                    field=("input", "vehicleId"),
+                )
             if constraint != DEAL_NUMBER_CONSTRAINT:
                 raise
             # Only a number written outside dealerdesk can collide: take the next one.
