@@ -51,7 +51,8 @@ async def move(
     query = f"""mutation($input: {input_type}!) {{ {name}(input: $input) {{
       __typename
       ... on {name[0].upper() + name[1:]}Success {{
-        deal {{ status version closedAt contractedAt deliveredAt lostReason vehicle {{ status }} }} }}
+        deal {{ status version closedAt contractedAt deliveredAt lostReason
+                vehicle {{ status }} }} }}
       ... on IllegalStatusTransitionError {{ currentStatus requestedStatus }}
       ... on VehicleNotAvailableError {{ vehicleStatus }}
       ... on VersionConflictError {{ currentVersion }}
@@ -92,7 +93,9 @@ async def test_the_whole_life_of_a_cash_deal(
             vehicle_status,
             version,
         )
-    assert deal["contractedAt"] and deal["deliveredAt"] and deal["closedAt"]
+    assert deal["contractedAt"]
+    assert deal["deliveredAt"]
+    assert deal["closedAt"]
     assert deal["lostReason"] == "Bought elsewhere"
     audit = await rows(
         engine, tenant.dealership_id, "SELECT action, changes FROM audit_logs ORDER BY id"
