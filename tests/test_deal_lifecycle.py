@@ -151,7 +151,8 @@ async def test_every_transition_from_every_status(
         assert result["currentStatus"] == status.name
         assert result["requestedStatus"] == rule.target.name
         assert result["code"] == "ILLEGAL_STATUS_TRANSITION"
-        assert status.name in result["message"] and rule.target.name in result["message"]
+        assert status.name in result["message"]
+        assert rule.target.name in result["message"]
         after = await rows(
             engine,
             tenant.dealership_id,
