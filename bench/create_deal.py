@@ -18,7 +18,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +41,15 @@ from schema.relay import to_global_id  # noqa: E402
 from server.tokens import TokenSigner  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
+ADD_SALESPERSON = (
+    "INSERT INTO users (dealership_id, email, first_name, last_name, role) "
+    "VALUES (:d, 'bench.sales@example.com', 'Bench', 'Sales', 'salesperson') RETURNING id"
+)
+ADD_VEHICLES = (
+    "INSERT INTO vehicles (dealership_id, vin, stock_number, condition, year, make, model, cost,"
+    " list_price) SELECT :d, lpad(g::text, 17, 'A'), 'B' || g, 'used', 2022, 'Honda', 'Civic',"
+    " 18000, 21995 FROM generate_series(1, :n) g RETURNING id"
+)
 CREATE = """mutation($input: CreateDealInput!) { createDeal(input: $input) {
   __typename ... on CreateDealSuccess { deal { dealNumber } } ... on Error { code } } }"""
 
@@ -62,36 +70,16 @@ async def prepare(url: str, vehicles: int) -> tuple[int, int, list[int]]:
         )
         db = TenantDB(engine, dealership)
 
-        async def work(session: object) -> tuple[int, list[int]]:
-            s = session
-            user = (
-                await s.execute(
-                    text(  # type: ignore[attr-defined]
-                        "INSERT INTO users (dealership_id, email, first_name, last_name, role) "
-                        "VALUES (:d, 'bench.sales@example.com', 'Bench', 'Sales', 'salesperson') "
-                        "RETURNING id"
-                    ),
-                    {"d": dealership},
-                )
-            ).scalar_one()
+        async def work(session: AsyncSession) -> tuple[int, list[int]]:
+            user = (await session.execute(text(ADD_SALESPERSON), {"d": dealership})).scalar_one()
             ids = (
-                (
-                    await s.execute(
-                        text(  # type: ignore[attr-defined]
-                            "INSERT INTO vehicles (dealership_id, vin, stock_number, condition, year, make,"
-                            " model, cost, list_price) SELECT :d, lpad(g::text, 17, 'A'), 'B' || g, 'used',"
-                            " 2022, 'Honda', 'Civic', 18000, 21995 FROM generate_series(1, :n) g"
-                            " RETURNING id"
-                        ),
-                        {"d": dealership, "n": vehicles},
-                    )
-                )
+                (await session.execute(text(ADD_VEHICLES), {"d": dealership, "n": vehicles}))
                 .scalars()
                 .all()
             )
-            return user, list(ids)
+            return int(user), [int(i) for i in ids]
 
-        user, ids = await db.transaction(work)  # type: ignore[arg-type]
+        user, ids = await db.transaction(work)
         await db.close()
         return dealership, user, ids
     finally:
@@ -215,21 +203,19 @@ async def main() -> None:
             "AUTH_TOKEN_SECRET": SECRET,
             "LOG_LEVEL": "WARNING",
         }
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
             env=env,
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient() as http:
@@ -247,7 +233,7 @@ async def main() -> None:
     finally:
         if process is not None:
             process.terminate()
-            process.wait(timeout=30)
+            await asyncio.wait_for(process.wait(), 30)
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
