@@ -13,6 +13,7 @@ from resolvers.ids import decode_id
 from resolvers.mutations import mutation, write
 from resolvers.permissions import requires
 from schema.base import from_row
+from schema.deal_creation import DealScenarioValuesInput
 from schema.deals import Deal
 from schema.inputs import provided
 from schema.relay import to_global_id
@@ -36,8 +37,8 @@ from schema.scenarios import (
 INPUT = ("input",)
 
 
-def _fields(
-    input: CreateDealScenarioInput | UpdateDealScenarioInput,
+def scenario_fields(
+    input: CreateDealScenarioInput | UpdateDealScenarioInput | DealScenarioValuesInput,
 ) -> storage.ScenarioFields:
     """What the client sent, the fee lines as desking's own."""
     values = provided(input, exclude=("id", "version", "deal_id"))
@@ -63,7 +64,7 @@ async def create_deal_scenario(
 ) -> CreateDealScenarioResult:
     """Desk a new scenario on an editable deal; its figures are computed."""
     deal_id = decode_id(input.deal_id, "Deal", field=(*INPUT, "dealId"))
-    fields = _fields(input)
+    fields = scenario_fields(input)
     row = await write(
         info,
         lambda session, actor: storage.create_scenario(
@@ -79,7 +80,7 @@ async def update_deal_scenario(
 ) -> UpdateDealScenarioResult:
     """Change a scenario's terms; its figures are recomputed."""
     scenario_id = decode_id(input.id, "DealScenario", field=(*INPUT, "id"))
-    fields = _fields(input)
+    fields = scenario_fields(input)
     row = await write(
         info,
         lambda session, actor: storage.update_scenario(

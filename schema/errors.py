@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import strawberry
 
 from db import errors as domain
+from schema.relay import to_global_id
 
 
 @strawberry.interface(
@@ -55,20 +59,38 @@ class OperationTimeoutError(Error):
     pass
 
 
-def _field(path: tuple[str, ...] | None) -> list[str] | None:
+def field_path(path: tuple[str, ...] | None) -> list[str] | None:
     return list(path) if path else None
+
+
+E = TypeVar("E", bound=domain.DomainError)
+_DOMAIN_ERRORS: dict[type[domain.DomainError], Callable[[domain.DomainError], Error]] = {}
+
+
+def register_error(kind: type[E], build: Callable[[E], Error]) -> None:
+    """Map a domain's own refusal (e.g. VehicleNotAvailable) to its GraphQL error type."""
+    _DOMAIN_ERRORS[kind] = build  # type: ignore[assignment]
 
 
 def error_from_domain(exc: domain.DomainError) -> Error:
     """The GraphQL error type for a domain refusal."""
-    field = _field(exc.field)
+    for kind in type(exc).__mro__:
+        build = _DOMAIN_ERRORS.get(kind)
+        if build is not None:
+            return build(exc)
+    field = field_path(exc.field)
     if isinstance(exc, domain.NotFound):
+        resource_id = (
+            to_global_id(exc.entity, exc.entity_id)
+            if isinstance(exc.entity_id, int)
+            else exc.entity_id
+        )
         return ResourceNotFoundError(
             message=exc.message,
             code=exc.code,
             field=field,
             resource_type=exc.entity,
-            resource_id=None if exc.entity_id is None else strawberry.ID(str(exc.entity_id)),
+            resource_id=None if resource_id is None else strawberry.ID(str(resource_id)),
         )
     if isinstance(exc, domain.TenantViolation):
         return MultiTenantViolationError(message=exc.message, code=exc.code, field=field)

@@ -11,6 +11,8 @@ from strawberry.tools import merge_types
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.audit import AuditQuery
 from resolvers.customers import CustomerMutation, CustomerQuery
+from resolvers.deal_creation import DealCreationMutation
+from resolvers.deal_lifecycle import DealLifecycleMutation
 from resolvers.dealerships import DealershipMutation, DealershipQuery
 from resolvers.deals import DealMutation, DealQuery
 from resolvers.fees import FeeMutation, FeeQuery
@@ -60,6 +62,8 @@ Mutation = merge_types(
         DealershipMutation,
         FeeMutation,
         VehicleMutation,
+        DealCreationMutation,
+        DealLifecycleMutation,
         DealMutation,
         DealScenarioMutation,
         TradeVehicleMutation,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 
@@ -19,25 +18,7 @@ from db.models.enums import Role
 from db.urls import async_url
 from server.config import Settings
 from tests.factories import Factory
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _wait_healthy(url: str, deadline: float) -> None:
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get(f"{url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
+from tests.helpers import free_port, wait_healthy
 
 
 async def test_sigterm_drains_in_flight_requests(
@@ -45,7 +26,7 @@ async def test_sigterm_drains_in_flight_requests(
 ) -> None:
     tenant = await factory.tenant()
     token = tenant.tokens[Role.ADMIN]
-    port = _free_port()
+    port = free_port()
     assert settings.auth_token_secret is not None
     env = {
         **os.environ,
@@ -66,7 +47,7 @@ async def test_sigterm_drains_in_flight_requests(
     base = f"http://127.0.0.1:{port}"
     admin = create_async_engine(async_url(database_url), poolclass=NullPool)
     try:
-        await _wait_healthy(base, time.monotonic() + 30)
+        await wait_healthy(base, time.monotonic() + 30)
         async with admin.connect() as conn:
             # Hold a lock that the request's read must wait for: it stays in flight.
             await conn.execute(text("LOCK TABLE dealerships IN ACCESS EXCLUSIVE MODE"))

@@ -103,6 +103,29 @@ def entity_id_of(row: Base) -> int:
     return value
 
 
+async def record_row(
+    session: AsyncSession,
+    actor: Actor,
+    row: Base,
+    *,
+    action: str,
+    entity_type: str,
+    before: JSONObject | None,
+    redact: frozenset[str] = frozenset(),
+) -> None:
+    """Audit the change of a written (flushed) `row` from `before` (None: created) to the
+    row as it is now."""
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id_of(row),
+        before=before,
+        after=snapshot(row, redact=redact),
+    )
+
+
 async def flush_and_record(
     session: AsyncSession,
     actor: Actor,
@@ -114,17 +137,11 @@ async def flush_and_record(
     redact: frozenset[str] = frozenset(),
 ) -> None:
     """Write `row` (added or changed), reload what the database set (ids, defaults,
-    timestamps) and audit the change from `before` (None: created) to the row as it is."""
+    timestamps) and audit the change (record_row)."""
     await session.flush()
     await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id_of(row),
-        before=before,
-        after=snapshot(row, redact=redact),
+    await record_row(
+        session, actor, row, action=action, entity_type=entity_type, before=before, redact=redact
     )
 
 

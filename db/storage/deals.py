@@ -259,7 +259,7 @@ async def _save(
     return deal
 
 
-async def _staff(
+async def require_staff(
     session: AsyncSession,
     user_id: int,
     *,
@@ -308,7 +308,9 @@ async def update_deal(
             manager_id = fields[manager]
             if manager_id is not None:
                 field = (*path, camel(manager))
-                await _staff(session, manager_id, roles=roles, what=what, code=code, field=field)
+                await require_staff(
+                    session, manager_id, roles=roles, what=what, code=code, field=field
+                )
             clean[manager] = manager_id
     before = snapshot(deal)
     for key, value in clean.items():
@@ -375,7 +377,7 @@ async def change_salesperson(
     path: tuple[str, ...],
 ) -> Deal:
     deal = await lock_editable_deal(session, deal_id, field=(*path, "id"), version=version)
-    await _staff(
+    await require_staff(
         session,
         salesperson_id,
         roles=SALESPERSON_ROLES,

@@ -20,7 +20,7 @@ from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
 from db.models import Deal, DealScenario, TradeVehicle, Vehicle
 from db.models.enums import DealType
-from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, record_row, snapshot
 from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
 from db.storage.fees import default_fees
@@ -371,6 +371,17 @@ async def _lock(
     return scenario, deal
 
 
+async def _add(
+    session: AsyncSession, actor: Actor, *, deal: Deal, terms: Terms, pricing: Pricing
+) -> DealScenario:
+    row = DealScenario(dealership_id=actor.dealership_id, deal_id=deal.id)
+    _apply(row, terms, figures_of(terms, pricing))
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
 async def _insert(
     session: AsyncSession,
     actor: Actor,
@@ -380,29 +391,30 @@ async def _insert(
     pricing: Pricing,
     action: str,
 ) -> DealScenario:
-    row = DealScenario(dealership_id=actor.dealership_id, deal_id=deal.id)
-    _apply(row, terms, figures_of(terms, pricing))
-    session.add(row)
-    await flush_and_record(session, actor, row, action=action, entity_type=ENTITY, before=None)
+    row = await _add(session, actor, deal=deal, terms=terms, pricing=pricing)
+    await record_row(session, actor, row, action=action, entity_type=ENTITY, before=None)
     return row
 
 
 # --- writes --------------------------------------------------------------------------------
 
 
-async def create_scenario(
+async def build_scenario(
     session: AsyncSession,
     actor: Actor,
     *,
-    deal_id: int,
+    deal: Deal,
     fields: ScenarioFields,
     path: tuple[str, ...],
+    default_type: DealType | None = None,
 ) -> DealScenario:
+    """Insert a scenario of `deal` (which the caller has locked), filling what `fields` leave
+    out from the dealership's defaults, the vehicle, the deal's trade-ins and the active fee
+    templates. Writes no audit row: the caller's action records it."""
     clean = clean_fields(fields, path=path, creating=True)
-    deal_type = clean.get("type")
+    deal_type = clean.get("type") or default_type
     if deal_type is None:
         raise required((*path, "type"))
-    deal = await lock_editable_deal(session, deal_id, field=(*path, "dealId"))
     pricing = await pricing_for(session, deal)
     allowance, payoff = clean.get("trade_allowance"), clean.get("trade_payoff")
     if allowance is None or payoff is None:
@@ -431,9 +443,26 @@ async def create_scenario(
     )
     finalize(terms, path=path, defaults=pricing)
     terms.name = terms.name or default_name(terms)
-    return await _insert(
-        session, actor, deal=deal, terms=terms, pricing=pricing, action="deal_scenario.create"
+    return await _add(session, actor, deal=deal, terms=terms, pricing=pricing)
+
+
+async def create_scenario(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    deal_id: int,
+    fields: ScenarioFields,
+    path: tuple[str, ...],
+) -> DealScenario:
+    if fields.get("type") is None:
+        raise required((*path, "type"))
+    clean_fields(fields, path=path, creating=True)  # refuse bad input before taking locks
+    deal = await lock_editable_deal(session, deal_id, field=(*path, "dealId"))
+    row = await build_scenario(session, actor, deal=deal, fields=fields, path=path)
+    await record_row(
+        session, actor, row, action="deal_scenario.create", entity_type=ENTITY, before=None
     )
+    return row
 
 
 async def update_scenario(
