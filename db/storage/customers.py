@@ -97,6 +97,15 @@ def clean_fields(fields: CustomerFields, *, path: tuple[str, ...]) -> CustomerFi
     return clean
 
 
+def clean_new_customer(fields: CustomerFields, *, path: tuple[str, ...]) -> CustomerFields:
+    """clean_fields for a customer about to be created: both names are required."""
+    clean = clean_fields(fields, path=path)
+    for key in ("first_name", "last_name"):
+        if key not in clean:
+            raise required((*path, camel(key)))
+    return clean
+
+
 def _filtered(filter: CustomerFilter) -> Select[Customer]:
     stmt = select(Customer)
     if not filter.include_archived:
@@ -181,10 +190,7 @@ async def find_duplicates(
 async def create_customer(
     session: AsyncSession, actor: Actor, *, fields: CustomerFields, path: tuple[str, ...]
 ) -> Customer:
-    clean = clean_fields(fields, path=path)
-    for key in ("first_name", "last_name"):
-        if key not in clean:
-            raise required((*path, camel(key)))
+    clean = clean_new_customer(fields, path=path)
     customer = Customer(dealership_id=actor.dealership_id, **clean)
     session.add(customer)
     await flush_and_record(

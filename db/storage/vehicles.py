@@ -597,13 +597,16 @@ async def update_vehicle(
     return vehicle
 
 
-async def _live_deal_number(session: AsyncSession, vehicle_id: int) -> str | None:
-    stmt = (
-        select(Deal.deal_number)
-        .where(Deal.vehicle_id == vehicle_id, Deal.status.in_(LIVE_DEAL_STATUSES))
-        .limit(1)
+async def live_deal_number(
+    session: AsyncSession, vehicle_id: int, *, except_deal: int | None = None
+) -> str | None:
+    """The number of a live deal (other than `except_deal`) that holds the vehicle."""
+    stmt = select(Deal.deal_number).where(
+        Deal.vehicle_id == vehicle_id, Deal.status.in_(LIVE_DEAL_STATUSES)
     )
-    return await session.scalar(stmt)
+    if except_deal is not None:
+        stmt = stmt.where(Deal.id != except_deal)
+    return await session.scalar(stmt.limit(1))
 
 
 async def change_status(
@@ -628,7 +631,7 @@ async def change_status(
         session, Vehicle, vehicle_id, entity=ENTITY, field=(*path, "id"), for_update=True
     )
     check_version(vehicle, version, entity=ENTITY)
-    deal_number = await _live_deal_number(session, vehicle.id)
+    deal_number = await live_deal_number(session, vehicle.id)
     if deal_number is not None:
         raise ValidationFailed(
             f"deal {deal_number} holds this vehicle: change the deal instead",
