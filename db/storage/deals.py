@@ -21,7 +21,7 @@ from db.models import Customer, Deal, DealScenario, TradeVehicle, User
 from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, Role
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_row, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
@@ -355,14 +355,13 @@ async def assign_customer(
         trade_before = snapshot(trade)
         trade.customer_id = customer.id
         await session.flush()
-        await record_change(
+        await record_row(
             session,
             actor,
+            trade,
             action="trade_vehicle.reassign",
             entity_type="TradeVehicle",
-            entity_id=trade.id,
             before=trade_before,
-            after=snapshot(trade),
         )
     return await _save(session, actor, deal, action="deal.assign_customer", before=before)
 

@@ -30,7 +30,7 @@ from db.models import (
 )
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_row, snapshot
 from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
 from db.storage.taxes import default_jurisdiction
@@ -495,14 +495,13 @@ async def send_quick_quote(
     )
     for row in rows:
         await session.refresh(row)
-        await record_change(
+        await record_row(
             session,
             actor,
+            row,
             action="quick_quote_contact.create",
             entity_type=CONTACT_ENTITY,
-            entity_id=row.id,
             before=None,
-            after=snapshot(row),
         )
     return quote, rows
 

@@ -20,7 +20,7 @@ from db.errors import ValidationFailed
 from db.models import PasswordResetToken, User
 from db.models.enums import Role
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, record_row, snapshot
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
@@ -245,14 +245,14 @@ async def invite_user(
         # Someone invited the same address between our check and our insert.
         raise _email_taken((*path, "email")) from None
     await session.refresh(user)
-    await record_change(
+    await record_row(
         session,
         actor,
+        user,
         action="user.invite",
         entity_type=ENTITY,
-        entity_id=user.id,
         before=None,
-        after=_snapshot(user),
+        redact=SECRET_COLUMNS,
     )
     token = await _issue_token(
         session, actor, user=user, ttl=INVITE_TOKEN_TTL, action="user.issue_password_token"

@@ -26,7 +26,7 @@ from db.models import DealershipSettings, QuickQuote, Vehicle
 from db.models.deals import LIVE_DEAL_STATUSES, Deal
 from db.models.enums import VehicleCondition, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, record_row, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
@@ -540,14 +540,8 @@ async def create_vehicle(
     session.add(vehicle)
     await _flush(session, vehicle, path=path)
     await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.create",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=None,
-        after=snapshot(vehicle),
+    await record_row(
+        session, actor, vehicle, action="vehicle.create", entity_type=ENTITY, before=None
     )
     return vehicle
 
@@ -585,14 +579,8 @@ async def update_vehicle(
     bump_version(vehicle)
     await _flush(session, vehicle, path=path)
     await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.update",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=before,
-        after=snapshot(vehicle),
+    await record_row(
+        session, actor, vehicle, action="vehicle.update", entity_type=ENTITY, before=before
     )
     return vehicle
 
