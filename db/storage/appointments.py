@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import TypedDict, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TypedDict
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,12 +20,11 @@ from db.errors import NotFound, ValidationFailed
 from db.models import Appointment, Customer, Deal, DealershipSettings, User, Vehicle
 from db.models.enums import AppointmentStatus, AppointmentType
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import load_owned, require_owned
+from db.validation import int_in_range, not_null, optional_text, utc_instant, zone_info
 
 ENTITY = "Appointment"
-
-T = TypeVar("T")
 
 MAX_LENGTH = timedelta(hours=12)
 MAX_YEARS_AHEAD = 2
@@ -100,21 +98,6 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _aware(value: datetime, *, field: tuple[str, ...]) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed(
-            "give the time with its UTC offset, e.g. 2030-05-01T15:00:00-04:00",
-            field=field,
-            code="TIME_ZONE_REQUIRED",
-        )
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValidationFailed(
-            "the time is out of range", field=field, code="INVALID_DATE"
-        ) from None
-
-
 def _years_later(moment: datetime, years: int) -> datetime:
     try:
         return moment.replace(year=moment.year + years)
@@ -125,7 +108,7 @@ def _years_later(moment: datetime, years: int) -> datetime:
 def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[datetime, datetime]:
     """(start, end) of `when`, validated: the end after the start, at most 12 hours long,
     starting at most two years from now."""
-    starts = _aware(when.starts_at, field=(*path, "startsAt"))
+    starts = utc_instant(when.starts_at, field=(*path, "startsAt"))
     if starts > _years_later(now, MAX_YEARS_AHEAD):
         raise ValidationFailed(
             f"appointments can be booked at most {MAX_YEARS_AHEAD} years ahead",
@@ -151,7 +134,7 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
         ends = starts + timedelta(minutes=when.duration_minutes)
     elif when.ends_at is not None:
         field = (*path, "endsAt")
-        ends = _aware(when.ends_at, field=field)
+        ends = utc_instant(when.ends_at, field=field)
         if ends <= starts:
             raise ValidationFailed(
                 "the appointment must end after it starts", field=field, code="ENDS_BEFORE_START"
@@ -167,47 +150,23 @@ def resolve_times(when: When, *, path: tuple[str, ...], now: datetime) -> tuple[
     return starts, ends
 
 
-def _optional_text(value: str | None, *, field: tuple[str, ...], max_length: int) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise ValidationFailed(f"at most {max_length} characters", field=field, code="TOO_LONG")
-    return text or None
-
-
-def _not_null(value: T | None, *, field: tuple[str, ...]) -> T:
-    if value is None:
-        raise ValidationFailed("this field cannot be cleared", field=field, code="REQUIRED")
-    return value
-
-
 def clean_fields(fields: AppointmentFields, *, path: tuple[str, ...]) -> AppointmentFields:
     clean: AppointmentFields = {}
     if "type" in fields:
-        clean["type"] = _not_null(fields["type"], field=(*path, "type"))
+        clean["type"] = not_null(fields["type"], field=(*path, "type"))
     if "user_id" in fields:
-        clean["user_id"] = _not_null(fields["user_id"], field=(*path, "userId"))
+        clean["user_id"] = not_null(fields["user_id"], field=(*path, "userId"))
     if "location" in fields:
-        clean["location"] = _optional_text(
+        clean["location"] = optional_text(
             fields["location"], field=(*path, "location"), max_length=MAX_LOCATION
         )
     if "notes" in fields:
-        clean["notes"] = _optional_text(
+        clean["notes"] = optional_text(
             fields["notes"], field=(*path, "notes"), max_length=MAX_NOTES
         )
     if "vehicle_id" in fields:
         clean["vehicle_id"] = fields["vehicle_id"]
     return clean
-
-
-def _zone(name: str, *, field: tuple[str, ...]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationFailed(
-            f"{name!r} is not a time zone; use an IANA name such as America/Chicago",
-            field=field,
-            code="INVALID_TIME_ZONE",
-        ) from None
 
 
 async def dealership_time_zone(session: AsyncSession) -> str:
@@ -223,7 +182,7 @@ async def day_bounds(
     daylight saving time begins or ends."""
     field = ("filter", "timeZone")
     name = time_zone if time_zone is not None else await dealership_time_zone(session)
-    zone = _zone(name, field=field)
+    zone = zone_info(name, field=field)
     try:
         start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
         end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
@@ -247,10 +206,10 @@ async def _filtered(session: AsyncSession, filter: AppointmentFilter) -> Select[
         start, end = await day_bounds(session, filter.day, filter.time_zone)
         conditions += [Appointment.starts_at >= start, Appointment.starts_at < end]
     if filter.starts_from is not None:
-        starts_from = _aware(filter.starts_from, field=("filter", "from"))
+        starts_from = utc_instant(filter.starts_from, field=("filter", "from"))
         conditions.append(Appointment.starts_at >= starts_from)
     if filter.starts_to is not None:
-        starts_to = _aware(filter.starts_to, field=("filter", "to"))
+        starts_to = utc_instant(filter.starts_to, field=("filter", "to"))
         if filter.starts_from is not None and starts_to <= filter.starts_from:
             raise ValidationFailed(
                 "`to` must be later than `from`", field=("filter", "to"), code="INVALID_RANGE"
@@ -298,12 +257,14 @@ async def upcoming_appointments(
     session: AsyncSession, *, user_id: int | None, limit: int, now: datetime | None = None
 ) -> list[Appointment]:
     """Open appointments (scheduled or confirmed) starting now or later, soonest first."""
-    if not 1 <= limit <= pagination.MAX_PAGE_SIZE:
-        raise ValidationFailed(
-            f"`first` must be between 1 and {pagination.MAX_PAGE_SIZE}, got {limit}",
-            field=("first",),
-            code="PAGE_SIZE_OUT_OF_RANGE",
-        )
+    int_in_range(
+        limit,
+        field=("first",),
+        low=1,
+        high=pagination.MAX_PAGE_SIZE,
+        code="PAGE_SIZE_OUT_OF_RANGE",
+        what="`first`",
+    )
     stmt = (
         select(Appointment)
         .where(Appointment.starts_at >= _now(now), Appointment.status.in_(OPEN_STATUSES))
@@ -315,9 +276,7 @@ async def upcoming_appointments(
     return list((await session.scalars(stmt)).all())
 
 
-async def _lock_staff(
-    session: AsyncSession, user_id: int, *, field: tuple[str, ...], inactive_field: tuple[str, ...]
-) -> User:
+async def _lock_staff(session: AsyncSession, user_id: int, *, field: tuple[str, ...]) -> User:
     """The staff member's user row, locked until the transaction ends: bookings of the same
     person queue up here, so the overlap check that follows sees every committed booking."""
     stmt = (
@@ -333,7 +292,7 @@ async def _lock_staff(
     if not user.is_active:
         raise ValidationFailed(
             f"{user.first_name} {user.last_name} is deactivated and cannot take appointments",
-            field=inactive_field,
+            field=field,
             code="USER_INACTIVE",
         )
     return user
@@ -342,14 +301,16 @@ async def _lock_staff(
 async def _check_free(
     session: AsyncSession,
     *,
-    user: User,
+    user_id: int,
     starts: datetime,
     ends: datetime,
     exclude_id: int | None,
+    user_field: tuple[str, ...],
     field: tuple[str, ...],
 ) -> None:
-    """Refuse a booking that overlaps another non-cancelled appointment of `user`. Call
-    only with the user's row locked (_lock_staff)."""
+    """Lock the staff member `user_id` (_lock_staff; `user_field` names them), then refuse a
+    booking that overlaps another of their non-cancelled appointments (`field`)."""
+    user = await _lock_staff(session, user_id, field=user_field)
     stmt = (
         select(Appointment)
         .where(
@@ -399,11 +360,14 @@ async def schedule_appointment(
         )
     if deal_id is not None:
         await require_owned(session, Deal, deal_id, entity="Deal", field=(*path, "dealId"))
-    staff = await _lock_staff(
-        session, user_id, field=(*path, "userId"), inactive_field=(*path, "userId")
-    )
     await _check_free(
-        session, user=staff, starts=starts, ends=ends, exclude_id=None, field=(*path, "startsAt")
+        session,
+        user_id=user_id,
+        starts=starts,
+        ends=ends,
+        exclude_id=None,
+        user_field=(*path, "userId"),
+        field=(*path, "startsAt"),
     )
     appointment = Appointment(
         dealership_id=actor.dealership_id,
@@ -419,16 +383,8 @@ async def schedule_appointment(
         notes=clean.get("notes"),
     )
     session.add(appointment)
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action="appointment.schedule",
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=None,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action="appointment.schedule", entity_type=ENTITY, before=None
     )
     return appointment
 
@@ -460,31 +416,26 @@ async def reschedule_appointment(
     _require_open(appointment, doing="rescheduled", field=(*path, "id"))
     if appointment.starts_at == starts and appointment.ends_at == ends:
         return appointment
-    staff = await _lock_staff(
-        session, appointment.user_id, field=(*path, "id"), inactive_field=(*path, "id")
-    )
     await _check_free(
         session,
-        user=staff,
+        user_id=appointment.user_id,
         starts=starts,
         ends=ends,
         exclude_id=appointment.id,
+        user_field=(*path, "id"),
         field=(*path, "startsAt"),
     )
     before = snapshot(appointment)
     appointment.starts_at = starts
     appointment.ends_at = ends
     appointment.status = AppointmentStatus.SCHEDULED
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        appointment,
         action="appointment.reschedule",
         entity_type=ENTITY,
-        entity_id=appointment.id,
         before=before,
-        after=snapshot(appointment),
     )
     return appointment
 
@@ -511,15 +462,13 @@ async def update_appointment(
     user_id = clean.get("user_id")
     if user_id is not None and user_id != appointment.user_id:
         _require_open(appointment, doing="reassigned", field=(*path, "userId"))
-        staff = await _lock_staff(
-            session, user_id, field=(*path, "userId"), inactive_field=(*path, "userId")
-        )
         await _check_free(
             session,
-            user=staff,
+            user_id=user_id,
             starts=appointment.starts_at,
             ends=appointment.ends_at,
             exclude_id=appointment.id,
+            user_field=(*path, "userId"),
             field=(*path, "userId"),
         )
     before = snapshot(appointment)
@@ -527,16 +476,8 @@ async def update_appointment(
         setattr(appointment, key, value)
     if snapshot(appointment) == before:
         return appointment
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action="appointment.update",
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=before,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action="appointment.update", entity_type=ENTITY, before=before
     )
     return appointment
 
@@ -569,7 +510,7 @@ async def change_status(
 ) -> Appointment:
     """Confirm, complete, mark as no-show or cancel (with an optional reason)."""
     moment = _now(now)
-    clean_reason = _optional_text(reason, field=(*path, "reason"), max_length=MAX_REASON)
+    clean_reason = optional_text(reason, field=(*path, "reason"), max_length=MAX_REASON)
     appointment = await load_owned(
         session, Appointment, appointment_id, entity=ENTITY, field=(*path, "id"), for_update=True
     )
@@ -586,15 +527,7 @@ async def change_status(
     if status is AppointmentStatus.CANCELLED:
         appointment.cancelled_at = moment
         appointment.cancel_reason = clean_reason
-    await session.flush()
-    await session.refresh(appointment)
-    await record_change(
-        session,
-        actor,
-        action=_ACTIONS[status],
-        entity_type=ENTITY,
-        entity_id=appointment.id,
-        before=before,
-        after=snapshot(appointment),
+    await flush_and_record(
+        session, actor, appointment, action=_ACTIONS[status], entity_type=ENTITY, before=before
     )
     return appointment

@@ -93,6 +93,77 @@ async def record_change(
     return entry
 
 
+def entity_id_of(row: Base) -> int:
+    """The id an audit row names: the row's last primary-key column (`id` of a tenant row,
+    whose key is (dealership_id, id); `dealership_id` of the settings row)."""
+    identity = inspect(row).identity
+    assert identity is not None, "flushed rows have an identity"
+    value = identity[-1]
+    assert isinstance(value, int)
+    return value
+
+
+async def record_row(
+    session: AsyncSession,
+    actor: Actor,
+    row: Base,
+    *,
+    action: str,
+    entity_type: str,
+    before: JSONObject | None,
+    redact: frozenset[str] = frozenset(),
+) -> None:
+    """Audit the change of a written (flushed) `row` from `before` (None: created) to the
+    row as it is now."""
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id_of(row),
+        before=before,
+        after=snapshot(row, redact=redact),
+    )
+
+
+async def flush_and_record(
+    session: AsyncSession,
+    actor: Actor,
+    row: Base,
+    *,
+    action: str,
+    entity_type: str,
+    before: JSONObject | None,
+    redact: frozenset[str] = frozenset(),
+) -> None:
+    """Write `row` (added or changed), reload what the database set (ids, defaults,
+    timestamps) and audit the change (record_row)."""
+    await session.flush()
+    await session.refresh(row)
+    await record_row(
+        session, actor, row, action=action, entity_type=entity_type, before=before, redact=redact
+    )
+
+
+async def delete_and_record(
+    session: AsyncSession, actor: Actor, row: Base, *, action: str, entity_type: str
+) -> None:
+    """Delete `row` for good and audit what it was."""
+    before = snapshot(row)
+    entity_id = entity_id_of(row)
+    await session.delete(row)
+    await session.flush()
+    await record_change(
+        session,
+        actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=None,
+    )
+
+
 async def record_security_event(
     session: AsyncSession,
     *,

@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from db.errors import ValidationFailed
 from db.models import AuditLog, SecurityAuditLog
 from db.storage import pagination
+from db.storage.sql import escape_like
+from db.validation import utc_instant
 
 
 @dataclass(frozen=True)
@@ -38,23 +39,14 @@ def _name_condition(column: QueryableAttribute[str], value: str) -> ColumnElemen
     """Exact match, or every name under a dotted prefix ("deal." matches "deal.create")."""
     value = value.strip()
     if value.endswith("."):
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.like(f"{escaped}%")
+        return column.like(f"{escape_like(value)}%")
     return column == value
 
 
-def _check_aware(value: datetime | None, name: str) -> None:
-    if value is not None and value.utcoffset() is None:
-        raise ValidationFailed(
-            "give a time zone offset, e.g. 2026-01-31T09:00:00-05:00",
-            field=("filter", name),
-            code="TIME_ZONE_REQUIRED",
-        )
-
-
 def _check_period(after: datetime | None, before: datetime | None) -> None:
-    _check_aware(after, "occurredAfter")
-    _check_aware(before, "occurredBefore")
+    for value, name in ((after, "occurredAfter"), (before, "occurredBefore")):
+        if value is not None:
+            utc_instant(value, field=("filter", name))
 
 
 def _audit_filtered(filter: AuditLogFilter) -> Select[AuditLog]:

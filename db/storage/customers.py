@@ -17,9 +17,20 @@ from sqlalchemy.orm import QueryableAttribute
 from db.errors import ValidationFailed
 from db.models import Appointment, Customer, CustomerNote, Deal, QuickQuote
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
-from db.validation import normalize_email, normalize_phone, require_text
+from db.storage.sql import like_pattern
+from db.validation import (
+    camel,
+    normalize_phone,
+    optional_email,
+    optional_phone,
+    optional_text,
+    postal_code,
+    require_text,
+    required,
+    state_code,
+)
 
 ENTITY = "Customer"
 
@@ -54,12 +65,7 @@ class CustomerFilter:
     include_archived: bool = False
 
 
-_STATE = re.compile(r"^[A-Z]{2}$")
-_POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
-_PHONES: tuple[tuple[Literal["phone", "alternate_phone"], str], ...] = (
-    ("phone", "phone"),
-    ("alternate_phone", "alternatePhone"),
-)
+_PHONES: tuple[Literal["phone", "alternate_phone"], ...] = ("phone", "alternate_phone")
 _OPTIONAL_TEXT: tuple[Literal["address_line1", "address_line2", "city", "source"], ...] = (
     "address_line1",
     "address_line2",
@@ -77,49 +83,27 @@ def clean_fields(fields: CustomerFields, *, path: tuple[str, ...]) -> CustomerFi
     if "last_name" in fields:
         clean["last_name"] = require_text(fields["last_name"], field=(*path, "lastName"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
-    for key, name in _PHONES:
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
+    for key in _PHONES:
         if key in fields:
-            raw = (fields[key] or "").strip()
-            clean[key] = normalize_phone(raw, field=(*path, name)) if raw else None
+            clean[key] = optional_phone(fields[key], field=(*path, camel(key)))
     for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            value = (fields[text_key] or "").strip()
-            if len(value) > 200:
-                raise ValidationFailed(
-                    "at most 200 characters", field=(*path, _camel(text_key)), code="TOO_LONG"
-                )
-            clean[text_key] = value or None
+            clean[text_key] = optional_text(fields[text_key], field=(*path, camel(text_key)))
     if "state" in fields:
-        state = (fields["state"] or "").strip().upper()
-        if state and not _STATE.match(state):
-            raise ValidationFailed(
-                "use the two-letter state code, e.g. OH",
-                field=(*path, "state"),
-                code="INVALID_STATE",
-            )
-        clean["state"] = state or None
+        clean["state"] = state_code(fields["state"], field=(*path, "state"))
     if "postal_code" in fields:
-        postal = (fields["postal_code"] or "").strip()
-        if postal and not _POSTAL.match(postal):
-            raise ValidationFailed(
-                "a ZIP code is 5 digits, or ZIP+4",
-                field=(*path, "postalCode"),
-                code="INVALID_POSTAL_CODE",
-            )
-        clean["postal_code"] = postal or None
+        clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     return clean
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def clean_new_customer(fields: CustomerFields, *, path: tuple[str, ...]) -> CustomerFields:
+    """clean_fields for a customer about to be created: both names are required."""
+    clean = clean_fields(fields, path=path)
+    for key in ("first_name", "last_name"):
+        if key not in clean:
+            raise required((*path, camel(key)))
+    return clean
 
 
 def _filtered(filter: CustomerFilter) -> Select[Customer]:
@@ -132,7 +116,7 @@ def _filtered(filter: CustomerFilter) -> Select[Customer]:
         digits = re.sub(r"\D", "", filter.phone)
         stmt = stmt.where(Customer.phone.contains(digits[-10:]) if digits else literal(False))
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         digits = re.sub(r"\D", "", filter.search)
         conditions: list[ColumnElement[bool]] = [
             Customer.first_name.ilike(pattern),
@@ -206,22 +190,11 @@ async def find_duplicates(
 async def create_customer(
     session: AsyncSession, actor: Actor, *, fields: CustomerFields, path: tuple[str, ...]
 ) -> Customer:
-    clean = clean_fields(fields, path=path)
-    for required, name in (("first_name", "firstName"), ("last_name", "lastName")):
-        if required not in clean:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    clean = clean_new_customer(fields, path=path)
     customer = Customer(dealership_id=actor.dealership_id, **clean)
     session.add(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
-        session,
-        actor,
-        action="customer.create",
-        entity_type=ENTITY,
-        entity_id=customer.id,
-        before=None,
-        after=snapshot(customer),
+    await flush_and_record(
+        session, actor, customer, action="customer.create", entity_type=ENTITY, before=None
     )
     return customer
 
@@ -246,16 +219,8 @@ async def update_customer(
     if snapshot(customer) == before:
         return customer  # nothing changed: no new version, no audit row
     bump_version(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
-        session,
-        actor,
-        action="customer.update",
-        entity_type=ENTITY,
-        entity_id=customer.id,
-        before=before,
-        after=snapshot(customer),
+    await flush_and_record(
+        session, actor, customer, action="customer.update", entity_type=ENTITY, before=before
     )
     return customer
 
@@ -278,16 +243,13 @@ async def set_archived(
     before = snapshot(customer)
     customer.archived_at = datetime.now(UTC) if archived else None
     bump_version(customer)
-    await session.flush()
-    await session.refresh(customer)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        customer,
         action="customer.archive" if archived else "customer.restore",
         entity_type=ENTITY,
-        entity_id=customer.id,
         before=before,
-        after=snapshot(customer),
     )
     return customer
 
@@ -306,16 +268,8 @@ async def add_note(
         body=text,
     )
     session.add(note)
-    await session.flush()
-    await session.refresh(note)
-    await record_change(
-        session,
-        actor,
-        action="customer_note.create",
-        entity_type="CustomerNote",
-        entity_id=note.id,
-        before=None,
-        after=snapshot(note),
+    await flush_and_record(
+        session, actor, note, action="customer_note.create", entity_type="CustomerNote", before=None
     )
     return note
 

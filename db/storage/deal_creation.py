@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -31,17 +30,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import DomainError, NotFound, ValidationFailed
 from db.models import Customer, Deal, Dealership, DealershipSettings, Vehicle
-from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, VehicleStatus
 from db.storage import scenarios
 from db.storage.audit import Actor, record_change, snapshot
-from db.storage.customers import CustomerFields, clean_fields
-from db.storage.deal_numbers import next_deal_number
-from db.storage.deals import SALESPERSON_ROLES, require_staff
+from db.storage.customers import CustomerFields, clean_new_customer
+from db.storage.deal_numbers import local_day, next_deal_number
+from db.storage.deals import MAX_NOTES, SALESPERSON_ROLES, require_staff
 from db.storage.ownership import bump_version, load_owned, require_owned
-from db.storage.vehicles import violated_constraint
+from db.storage.vehicles import live_deal_number, violated_constraint
 from db.transactions import Isolation, TxOptions
-from db.validation import require_text
+from db.validation import optional_text
 
 # The deadline of the whole unit of work, retries excluded.
 CREATE_DEAL_TX = TxOptions(isolation=Isolation.READ_COMMITTED, timeout=10.0, max_attempts=5)
@@ -106,12 +104,7 @@ def validate_request(
     customer: CustomerFields | None = None
     if new_customer is not None:
         path = ("input", "customer")
-        customer = clean_fields(new_customer, path=path)
-        for key, name in (("first_name", "firstName"), ("last_name", "lastName")):
-            if key not in customer:
-                raise ValidationFailed(
-                    "this field is required", field=(*path, name), code="REQUIRED"
-                )
+        customer = clean_new_customer(new_customer, path=path)
         if not customer.get("email") and not customer.get("phone"):
             raise ValidationFailed(
                 "give an e-mail address or a phone number to reach the customer",
@@ -119,9 +112,7 @@ def validate_request(
                 code="CONTACT_REQUIRED",
             )
     scenarios.clean_fields(scenario, path=("input", "scenario"), creating=True)
-    clean_notes = None
-    if notes is not None and notes.strip():
-        clean_notes = require_text(notes, field=("input", "notes"), max_length=5000)
+    clean_notes = optional_text(notes, field=("input", "notes"), max_length=MAX_NOTES)
     return DealRequest(
         vehicle_id=vehicle_id,
         salesperson_id=salesperson_id,
@@ -179,7 +170,7 @@ async def create_deal(
 
     # 5. The deal number of the dealership's local day (the counter row stays locked until
     # commit, so concurrent creations queue here and a rollback returns the number).
-    day = moment.astimezone(ZoneInfo(settings.time_zone)).date()
+    day = local_day(moment, settings.time_zone)
     deal_number = await next_deal_number(session, dealership_id=actor.dealership_id, day=day)
     await checkpoint(5)
 
@@ -201,7 +192,7 @@ async def create_deal(
             f"vehicle {vehicle.stock_number} is {vehicle.status.value.replace('_', ' ')}, "
             "not available",
             status=vehicle.status,
-            held_by=await _live_deal_number(session, vehicle.id, except_deal=deal.id),
+            held_by=await live_deal_number(session, vehicle.id, except_deal=deal.id),
         )
     await checkpoint(7)
 
@@ -316,7 +307,7 @@ async def _insert_deal(
         except IntegrityError as exc:
             constraint = violated_constraint(exc)
             if constraint == LIVE_VEHICLE_INDEX:
-                held_by = await _live_deal_number(session, request.vehicle_id, except_deal=None)
+                held_by = await live_deal_number(session, request.vehicle_id, except_deal=None)
                 raise VehicleNotAvailable(
                     "another deal already holds this vehicle",
                     status=VehicleStatus.PENDING,
@@ -343,14 +334,3 @@ async def _insert_deal(
         "numbers before it; deal numbers were probably written outside dealerdesk",
         deal_number=number,
     )
-
-
-async def _live_deal_number(
-    session: AsyncSession, vehicle_id: int, *, except_deal: int | None
-) -> str | None:
-    stmt = select(Deal.deal_number).where(
-        Deal.vehicle_id == vehicle_id, Deal.status.in_(LIVE_DEAL_STATUSES)
-    )
-    if except_deal is not None:
-        stmt = stmt.where(Deal.id != except_deal)
-    return await session.scalar(stmt.limit(1))

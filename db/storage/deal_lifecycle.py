@@ -25,10 +25,10 @@ from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, DealType, VehicleStatus
 from db.storage.audit import Actor, record_change, snapshot
 from db.storage.deal_creation import LIVE_VEHICLE_INDEX, VehicleNotAvailable
-from db.storage.deals import EDITABLE_STATUSES, ENTITY
+from db.storage.deals import ENTITY, lock_editable_deal
 from db.storage.ownership import bump_version, check_version, load_owned
-from db.storage.vehicles import violated_constraint
-from db.validation import require_text
+from db.storage.vehicles import live_deal_number, violated_constraint
+from db.validation import optional_text
 
 LIVE = frozenset(LIVE_DEAL_STATUSES)
 
@@ -83,20 +83,11 @@ async def _lock_vehicle(session: AsyncSession, vehicle_id: int) -> Vehicle:
     ).one()
 
 
-async def _held_by_another(session: AsyncSession, vehicle_id: int, deal_id: int) -> bool:
-    found = await session.scalar(
-        select(Deal.id)
-        .where(Deal.vehicle_id == vehicle_id, Deal.id != deal_id, Deal.status.in_(LIVE))
-        .limit(1)
-    )
-    return found is not None
-
-
 async def release_vehicle(session: AsyncSession, vehicle: Vehicle, *, deal_id: int) -> None:
     """Make the (locked) vehicle available again, unless another live deal holds it."""
     if vehicle.status not in (VehicleStatus.PENDING, VehicleStatus.SOLD):
         return
-    if await _held_by_another(session, vehicle.id, deal_id):
+    if await live_deal_number(session, vehicle.id, except_deal=deal_id) is not None:
         return
     vehicle.status = VehicleStatus.AVAILABLE
     vehicle.sold_at = None
@@ -166,10 +157,8 @@ async def transition(
     reason: str | None = None,
 ) -> Deal:
     rule = RULES[change]
-    clean_reason = None
-    if reason is not None and reason.strip():
-        clean_reason = require_text(reason, field=("input", "reason"), max_length=500)
-    elif rule.needs_reason:
+    clean_reason = optional_text(reason, field=("input", "reason"), max_length=500)
+    if clean_reason is None and rule.needs_reason:
         raise ValidationFailed(
             "say why (e.g. bought elsewhere, credit declined)",
             field=("input", "reason"),
@@ -230,16 +219,7 @@ async def change_vehicle(
 ) -> Deal:
     """Move a deal to another vehicle: the old one is released and the new one held, in one
     transaction. Scenarios keep their figures (re-desk them for the new price)."""
-    deal = await load_owned(
-        session, Deal, deal_id, entity=ENTITY, field=("input", "id"), for_update=True
-    )
-    check_version(deal, version, entity=ENTITY)
-    if deal.status not in EDITABLE_STATUSES:
-        raise ValidationFailed(
-            f"a deal that is {deal.status.value.upper()} cannot change its vehicle",
-            field=("input", "id"),
-            code="DEAL_NOT_EDITABLE",
-        )
+    deal = await lock_editable_deal(session, deal_id, field=("input", "id"), version=version)
     if deal.vehicle_id == vehicle_id:
         return deal
     await load_owned(session, Vehicle, vehicle_id, entity="Vehicle", field=("input", "vehicleId"))

@@ -3,11 +3,9 @@ settings."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Literal, TypedDict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -15,12 +13,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from db.errors import NotFound, ValidationFailed
 from db.models import Dealership, DealershipSettings, TaxJurisdiction
 from db.models.enums import DealType
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.permissions import seed_default_permissions
 from db.storage.vehicles import format_stock_number
 from db.tenant import TenantDB
-from db.validation import normalize_email, normalize_phone, require_text
+from db.validation import (
+    MAX_TERM_MONTHS,
+    ZERO,
+    camel,
+    decimal_in_range,
+    int_in_range,
+    not_null,
+    optional_email,
+    optional_phone,
+    optional_text,
+    postal_code,
+    require_text,
+    state_code,
+    zone_info,
+)
 
 
 async def allocate_dealership_id(engine: AsyncEngine) -> int:
@@ -95,15 +107,11 @@ class DealershipFields(TypedDict, total=False):
     postal_code: str | None
 
 
-_STATE = re.compile(r"^[A-Z]{2}$")
-_POSTAL = re.compile(r"^\d{5}(-\d{4})?$")
-_PROFILE_TEXT: tuple[
-    tuple[Literal["legal_name", "address_line1", "address_line2", "city"], str], ...
-] = (
-    ("legal_name", "legalName"),
-    ("address_line1", "addressLine1"),
-    ("address_line2", "addressLine2"),
-    ("city", "city"),
+_PROFILE_TEXT: tuple[Literal["legal_name", "address_line1", "address_line2", "city"], ...] = (
+    "legal_name",
+    "address_line1",
+    "address_line2",
+    "city",
 )
 
 
@@ -111,38 +119,17 @@ def clean_profile(fields: DealershipFields, *, path: tuple[str, ...]) -> Dealers
     clean: DealershipFields = {}
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"))
-    for key, name in _PROFILE_TEXT:
+    for key in _PROFILE_TEXT:
         if key in fields:
-            value = (fields[key] or "").strip()
-            if len(value) > 200:
-                raise ValidationFailed(
-                    "at most 200 characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[key] = value or None
+            clean[key] = optional_text(fields[key], field=(*path, camel(key)))
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
     if "state" in fields:
-        state = (fields["state"] or "").strip().upper()
-        if state and not _STATE.match(state):
-            raise ValidationFailed(
-                "use the two-letter state code, e.g. OH",
-                field=(*path, "state"),
-                code="INVALID_STATE",
-            )
-        clean["state"] = state or None
+        clean["state"] = state_code(fields["state"], field=(*path, "state"))
     if "postal_code" in fields:
-        postal = (fields["postal_code"] or "").strip()
-        if postal and not _POSTAL.match(postal):
-            raise ValidationFailed(
-                "a ZIP code is 5 digits, or ZIP+4",
-                field=(*path, "postalCode"),
-                code="INVALID_POSTAL_CODE",
-            )
-        clean["postal_code"] = postal or None
+        clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     return clean
 
 
@@ -159,16 +146,13 @@ async def update_dealership(
         setattr(dealership, key, value)
     if snapshot(dealership) == before:
         return dealership
-    await session.flush()
-    await session.refresh(dealership)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        dealership,
         action="dealership.update",
         entity_type=DEALERSHIP,
-        entity_id=dealership.id,
         before=before,
-        after=snapshot(dealership),
     )
     return dealership
 
@@ -189,7 +173,6 @@ class SettingsFields(TypedDict, total=False):
     stock_number_format: str | None
 
 
-MAX_TERM_MONTHS = 120
 MAX_APR = Decimal("40")
 DOC_FEE_LIMIT = Decimal("100000")
 
@@ -208,91 +191,53 @@ def check_stock_number_format(value: str, *, field: tuple[str, ...]) -> str:
     return fmt
 
 
-def _required(value: object, field: tuple[str, ...]) -> None:
-    if value is None:
-        raise ValidationFailed("this setting cannot be cleared", field=field, code="REQUIRED")
-
-
-def _decimal_in_range(
-    value: Decimal,
-    *,
-    low: Decimal,
-    high: Decimal,
-    high_inclusive: bool,
-    places: int,
-    field: tuple[str, ...],
-) -> Decimal:
-    above = value > high if high_inclusive else value >= high
-    if value < low or above:
-        bound = f"at most {high}" if high_inclusive else f"below {high}"
-        raise ValidationFailed(
-            f"must be at least {low} and {bound}", field=field, code="OUT_OF_RANGE"
-        )
-    step = Decimal(1).scaleb(-places)
-    if value != value.quantize(step):
-        raise ValidationFailed(f"at most {places} decimal places", field=field, code="TOO_PRECISE")
-    return value.quantize(step)
-
-
 def clean_settings(fields: SettingsFields, *, path: tuple[str, ...]) -> SettingsFields:
     clean: SettingsFields = {}
     if "time_zone" in fields:
-        zone = fields["time_zone"]
-        _required(zone, (*path, "timeZone"))
-        name = (zone or "").strip()
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(
-                f"{name!r} is not an IANA time zone such as America/Chicago",
-                field=(*path, "timeZone"),
-                code="INVALID_TIME_ZONE",
-            ) from None
+        field = (*path, "timeZone")
+        name = not_null(fields["time_zone"], field=field).strip()
+        zone_info(name, field=field)
         clean["time_zone"] = name
     if "default_tax_jurisdiction_id" in fields:
         clean["default_tax_jurisdiction_id"] = fields["default_tax_jurisdiction_id"]
     if "default_deal_type" in fields:
-        _required(fields["default_deal_type"], (*path, "defaultDealType"))
-        clean["default_deal_type"] = fields["default_deal_type"]
+        clean["default_deal_type"] = not_null(
+            fields["default_deal_type"], field=(*path, "defaultDealType")
+        )
     if "default_term_months" in fields:
-        term = fields["default_term_months"]
-        _required(term, (*path, "defaultTermMonths"))
-        if term is None or not 1 <= term <= MAX_TERM_MONTHS:
-            raise ValidationFailed(
-                f"a term is 1 to {MAX_TERM_MONTHS} months",
-                field=(*path, "defaultTermMonths"),
-                code="OUT_OF_RANGE",
-            )
-        clean["default_term_months"] = term
+        field = (*path, "defaultTermMonths")
+        clean["default_term_months"] = int_in_range(
+            not_null(fields["default_term_months"], field=field),
+            field=field,
+            low=1,
+            high=MAX_TERM_MONTHS,
+            what="a term in months",
+        )
     if "default_apr" in fields:
-        apr = fields["default_apr"]
-        _required(apr, (*path, "defaultApr"))
-        assert apr is not None
-        clean["default_apr"] = _decimal_in_range(
-            apr,
-            low=Decimal(0),
+        field = (*path, "defaultApr")
+        clean["default_apr"] = decimal_in_range(
+            not_null(fields["default_apr"], field=field),
+            field=field,
+            low=ZERO,
             high=MAX_APR,
             high_inclusive=True,
             places=4,
-            field=(*path, "defaultApr"),
+            what="the default APR",
         )
     if "doc_fee" in fields:
-        fee = fields["doc_fee"]
-        _required(fee, (*path, "docFee"))
-        assert fee is not None
-        clean["doc_fee"] = _decimal_in_range(
-            fee,
-            low=Decimal(0),
+        field = (*path, "docFee")
+        clean["doc_fee"] = decimal_in_range(
+            not_null(fields["doc_fee"], field=field),
+            field=field,
+            low=ZERO,
             high=DOC_FEE_LIMIT,
-            high_inclusive=False,
             places=2,
-            field=(*path, "docFee"),
+            what="the doc fee",
         )
     if "stock_number_format" in fields:
-        fmt = fields["stock_number_format"]
-        _required(fmt, (*path, "stockNumberFormat"))
+        field = (*path, "stockNumberFormat")
         clean["stock_number_format"] = check_stock_number_format(
-            fmt or "", field=(*path, "stockNumberFormat")
+            not_null(fields["stock_number_format"], field=field), field=field
         )
     return clean
 
@@ -339,15 +284,7 @@ async def update_settings(
     if snapshot(settings) == before:
         return settings
     bump_version(settings)
-    await session.flush()
-    await session.refresh(settings)
-    await record_change(
-        session,
-        actor,
-        action="settings.update",
-        entity_type=SETTINGS,
-        entity_id=settings.dealership_id,
-        before=before,
-        after=snapshot(settings),
+    await flush_and_record(
+        session, actor, settings, action="settings.update", entity_type=SETTINGS, before=before
     )
     return settings

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +21,11 @@ from db.models import Customer, Deal, DealScenario, TradeVehicle, User
 from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, Role
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_row, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.sql import like_pattern
 from db.types import JSONObject
+from db.validation import camel, optional_text
 
 ENTITY = "Deal"
 
@@ -33,6 +35,13 @@ EDITABLE_STATUSES = frozenset({DealStatus.OPEN, DealStatus.PENDING_APPROVAL, Dea
 SALESPERSON_ROLES = frozenset({Role.SALESPERSON, Role.SALES_MANAGER, Role.FINANCE_MANAGER})
 SALES_MANAGER_ROLES = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 FINANCE_MANAGER_ROLES = frozenset({Role.FINANCE_MANAGER, Role.ADMIN})
+# The managers updateDeal sets: (key, roles, what the person is, code when they cannot be).
+_MANAGERS: tuple[
+    tuple[Literal["sales_manager_id", "finance_manager_id"], frozenset[Role], str, str], ...
+] = (
+    ("sales_manager_id", SALES_MANAGER_ROLES, "sales manager", "INVALID_SALES_MANAGER"),
+    ("finance_manager_id", FINANCE_MANAGER_ROLES, "finance manager", "INVALID_FINANCE_MANAGER"),
+)
 
 MAX_NOTES = 5000
 
@@ -80,11 +89,6 @@ class StatusTotals:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _conditions(filter: DealFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filter.statuses:
@@ -100,7 +104,7 @@ def _conditions(filter: DealFilter) -> list[ColumnElement[bool]]:
     if filter.created_before is not None:
         conditions.append(Deal.created_at < filter.created_before)
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         by_name = exists().where(
             Customer.id == Deal.customer_id,
             Customer.dealership_id == Deal.dealership_id,  # a join condition, not a tenant filter
@@ -251,17 +255,7 @@ async def _save(
     before: JSONObject,
 ) -> Deal:
     bump_version(deal)
-    await session.flush()
-    await session.refresh(deal)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=deal.id,
-        before=before,
-        after=snapshot(deal),
-    )
+    await flush_and_record(session, actor, deal, action=action, entity_type=ENTITY, before=before)
     return deal
 
 
@@ -305,37 +299,19 @@ async def update_deal(
 ) -> Deal:
     clean: DealFields = {}
     if "notes" in fields:
-        notes = (fields["notes"] or "").strip()
-        if len(notes) > MAX_NOTES:
-            raise ValidationFailed(
-                f"at most {MAX_NOTES} characters", field=(*path, "notes"), code="TOO_LONG"
-            )
-        clean["notes"] = notes or None
+        clean["notes"] = optional_text(
+            fields["notes"], field=(*path, "notes"), max_length=MAX_NOTES
+        )
     deal = await lock_editable_deal(session, deal_id, field=(*path, "id"), version=version)
-    if "sales_manager_id" in fields:
-        manager_id = fields["sales_manager_id"]
-        if manager_id is not None:
-            await require_staff(
-                session,
-                manager_id,
-                roles=SALES_MANAGER_ROLES,
-                what="sales manager",
-                code="INVALID_SALES_MANAGER",
-                field=(*path, "salesManagerId"),
-            )
-        clean["sales_manager_id"] = manager_id
-    if "finance_manager_id" in fields:
-        manager_id = fields["finance_manager_id"]
-        if manager_id is not None:
-            await require_staff(
-                session,
-                manager_id,
-                roles=FINANCE_MANAGER_ROLES,
-                what="finance manager",
-                code="INVALID_FINANCE_MANAGER",
-                field=(*path, "financeManagerId"),
-            )
-        clean["finance_manager_id"] = manager_id
+    for manager, roles, what, code in _MANAGERS:
+        if manager in fields:
+            manager_id = fields[manager]
+            if manager_id is not None:
+                field = (*path, camel(manager))
+                await require_staff(
+                    session, manager_id, roles=roles, what=what, code=code, field=field
+                )
+            clean[manager] = manager_id
     before = snapshot(deal)
     for key, value in clean.items():
         setattr(deal, key, value)
@@ -379,14 +355,13 @@ async def assign_customer(
         trade_before = snapshot(trade)
         trade.customer_id = customer.id
         await session.flush()
-        await record_change(
+        await record_row(
             session,
             actor,
+            trade,
             action="trade_vehicle.reassign",
             entity_type="TradeVehicle",
-            entity_id=trade.id,
             before=trade_before,
-            after=snapshot(trade),
         )
     return await _save(session, actor, deal, action="deal.assign_customer", before=before)
 
@@ -476,16 +451,13 @@ async def attach_trade_vehicle(
     before = snapshot(trade)
     trade.deal_id = deal.id
     trade.customer_id = deal.customer_id
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        trade,
         action="trade_vehicle.attach",
         entity_type="TradeVehicle",
-        entity_id=trade.id,
         before=before,
-        after=snapshot(trade),
     )
     await touch(session, deal)
     return deal, trade
@@ -513,16 +485,13 @@ async def detach_trade_vehicle(
         )
     before = snapshot(trade)
     trade.deal_id = None
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        trade,
         action="trade_vehicle.detach",
         entity_type="TradeVehicle",
-        entity_id=trade.id,
         before=before,
-        after=snapshot(trade),
     )
     await touch(session, deal)
     return deal, trade

@@ -10,12 +10,21 @@ from typing import TypedDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desking import FeeLine
 from db.errors import ValidationFailed
 from db.models import FeeTemplate
 from db.models.enums import DealType, FeeKind
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.ownership import load_owned
-from db.validation import require_text
+from db.validation import (
+    ZERO,
+    camel,
+    decimal_in_range,
+    int_in_range,
+    not_null,
+    require_text,
+    required,
+)
 
 ENTITY = "FeeTemplate"
 
@@ -34,36 +43,19 @@ class FeeTemplateFields(TypedDict, total=False):
     sort_order: int | None
 
 
-_CAMEL = {
-    "name": "name",
-    "kind": "kind",
-    "deal_type": "dealType",
-    "amount": "amount",
-    "taxable": "taxable",
-    "sort_order": "sortOrder",
-}
-
-
 def clean_fields(fields: FeeTemplateFields, *, path: tuple[str, ...]) -> FeeTemplateFields:
     for key, value in fields.items():
-        if value is None:
-            raise ValidationFailed(
-                "this field cannot be null", field=(*path, _CAMEL[key]), code="REQUIRED"
-            )
+        not_null(value, field=(*path, camel(key)))
     clean = fields.copy()
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"), max_length=100)
     amount = fields.get("amount")
-    if amount is not None and not Decimal(0) <= amount < AMOUNT_LIMIT:
-        raise ValidationFailed(
-            f"a fee is at least 0 and below {AMOUNT_LIMIT:,}",
-            field=(*path, "amount"),
-            code="OUT_OF_RANGE",
-        )
+    if amount is not None:
+        decimal_in_range(amount, field=(*path, "amount"), low=ZERO, high=AMOUNT_LIMIT, what="a fee")
     order = fields.get("sort_order")
-    if order is not None and not 0 <= order <= MAX_SORT_ORDER:
-        raise ValidationFailed(
-            f"sortOrder is 0 to {MAX_SORT_ORDER}", field=(*path, "sortOrder"), code="OUT_OF_RANGE"
+    if order is not None:
+        int_in_range(
+            order, field=(*path, "sortOrder"), low=0, high=MAX_SORT_ORDER, what="sortOrder"
         )
     return clean
 
@@ -77,6 +69,17 @@ async def list_fee_templates(
     if not include_inactive:
         stmt = stmt.where(FeeTemplate.is_active.is_(True))
     return list((await session.scalars(stmt)).all())
+
+
+async def default_fees(session: AsyncSession, deal_type: DealType) -> tuple[FeeLine, ...]:
+    """The deal type's active templates as fee lines, in list order: the fees a new
+    scenario or quick quote is priced with."""
+    templates = await session.scalars(
+        select(FeeTemplate)
+        .where(FeeTemplate.deal_type == deal_type, FeeTemplate.is_active)
+        .order_by(FeeTemplate.sort_order, FeeTemplate.id)
+    )
+    return tuple(FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates)
 
 
 async def _check_name_free(
@@ -102,11 +105,9 @@ async def create_fee_template(
     session: AsyncSession, actor: Actor, *, fields: FeeTemplateFields, path: tuple[str, ...]
 ) -> FeeTemplate:
     clean = clean_fields(fields, path=path)
-    for required in ("name", "kind", "deal_type", "amount"):
-        if required not in clean:
-            raise ValidationFailed(
-                "this field is required", field=(*path, _CAMEL[required]), code="REQUIRED"
-            )
+    for key in ("name", "kind", "deal_type", "amount"):
+        if key not in clean:
+            raise required((*path, camel(key)))
     deal_type = clean["deal_type"]
     name = clean["name"]
     assert deal_type is not None
@@ -122,16 +123,8 @@ async def create_fee_template(
         clean["sort_order"] = 0 if last is None else min(last + 1, MAX_SORT_ORDER)
     fee = FeeTemplate(dealership_id=actor.dealership_id, **clean)
     session.add(fee)
-    await session.flush()
-    await session.refresh(fee)
-    await record_change(
-        session,
-        actor,
-        action="fee_template.create",
-        entity_type=ENTITY,
-        entity_id=fee.id,
-        before=None,
-        after=snapshot(fee),
+    await flush_and_record(
+        session, actor, fee, action="fee_template.create", entity_type=ENTITY, before=None
     )
     return fee
 
@@ -155,17 +148,7 @@ async def _save(
         setattr(fee, key, value)
     if snapshot(fee) == before:
         return fee
-    await session.flush()
-    await session.refresh(fee)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=fee.id,
-        before=before,
-        after=snapshot(fee),
-    )
+    await flush_and_record(session, actor, fee, action=action, entity_type=ENTITY, before=before)
     return fee
 
 
@@ -204,16 +187,5 @@ async def delete_fee_template(
 ) -> int:
     """Delete for good (scenarios keep their own copies of the fees)."""
     fee = await _load(session, fee_id, path)
-    before = snapshot(fee)
-    await session.delete(fee)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="fee_template.delete",
-        entity_type=ENTITY,
-        entity_id=fee_id,
-        before=before,
-        after=None,
-    )
+    await delete_and_record(session, actor, fee, action="fee_template.delete", entity_type=ENTITY)
     return fee_id

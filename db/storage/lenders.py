@@ -4,7 +4,7 @@ that fit a deal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, TypedDict
@@ -13,22 +13,24 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import ValidationFailed
-from db.models import DealershipSettings, Lender, LenderProgram
+from db.models import Lender, LenderProgram
 from db.models.enums import DealType
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
-from db.storage.deal_numbers import local_day
-from db.storage.finance_validation import (
-    ZERO,
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
+from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
+from db.storage.vehicles import today_of
+from db.validation import (
     credit_score,
-    decimal_in_range,
-    like_pattern,
+    money_factor,
+    optional_email,
+    optional_phone,
     optional_text,
     percent,
+    require_text,
+    required,
     term_months,
 )
-from db.storage.ownership import load_owned
-from db.validation import normalize_email, normalize_phone, require_text
 
 LENDER = "Lender"
 PROGRAM = "LenderProgram"
@@ -86,10 +88,6 @@ class LenderFilter:
     include_inactive: bool = False
 
 
-def _required(path: tuple[str, ...], name: str) -> ValidationFailed:
-    return ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
-
-
 def clean_lender(fields: LenderFields, *, path: tuple[str, ...]) -> LenderFields:
     clean: LenderFields = {}
     if "name" in fields:
@@ -100,11 +98,9 @@ def clean_lender(fields: LenderFields, *, path: tuple[str, ...]) -> LenderFields
     if "contact_name" in fields:
         clean["contact_name"] = optional_text(fields["contact_name"], field=(*path, "contactName"))
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "email" in fields:
-        email = (fields["email"] or "").strip()
-        clean["email"] = normalize_email(email, field=(*path, "email")) if email else None
+        clean["email"] = optional_email(fields["email"], field=(*path, "email"))
     if "max_ltv_percent" in fields:
         ltv = fields["max_ltv_percent"]
         clean["max_ltv_percent"] = (
@@ -130,7 +126,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
     if "deal_type" in fields:
         deal_type = fields["deal_type"]
         if deal_type is None:
-            raise _required(path, "dealType")
+            raise required((*path, "dealType"))
         if deal_type is DealType.CASH:
             raise ValidationFailed(
                 "a lender program finances or leases; cash needs none",
@@ -142,7 +138,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
         if key in fields:
             bound = fields[key]
             if bound is None:
-                raise _required(path, name)
+                raise required((*path, name))
             check = credit_score if key.endswith("credit_score") else term_months
             clean[key] = check(bound, field=(*path, name))
     if "buy_rate" in fields:
@@ -157,16 +153,7 @@ def clean_program(fields: LenderProgramFields, *, path: tuple[str, ...]) -> Lend
         clean["money_factor"] = (
             None
             if factor is None
-            else decimal_in_range(
-                factor,
-                field=(*path, "moneyFactor"),
-                low=ZERO,
-                high=MAX_MONEY_FACTOR,
-                low_inclusive=False,
-                places=7,
-                code="OUT_OF_RANGE",
-                what="a money factor",
-            )
+            else money_factor(factor, field=(*path, "moneyFactor"), high=MAX_MONEY_FACTOR)
         )
     if "max_advance_percent" in fields:
         advance = fields["max_advance_percent"]
@@ -278,20 +265,12 @@ async def create_lender(
     session: AsyncSession, actor: Actor, *, fields: LenderFields, path: tuple[str, ...]
 ) -> Lender:
     if fields.get("name") is None:
-        raise _required(path, "name")
+        raise required((*path, "name"))
     clean = clean_lender(fields, path=path)
     lender = Lender(dealership_id=actor.dealership_id, **clean)
     session.add(lender)
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.create",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=None,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.create", entity_type=LENDER, before=None
     )
     return lender
 
@@ -313,16 +292,8 @@ async def update_lender(
         setattr(lender, key, value)
     if snapshot(lender) == before:
         return lender
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.update",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=before,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.update", entity_type=LENDER, before=before
     )
     return lender
 
@@ -337,16 +308,8 @@ async def deactivate_lender(
         return lender
     before = snapshot(lender)
     lender.is_active = False
-    await session.flush()
-    await session.refresh(lender)
-    await record_change(
-        session,
-        actor,
-        action="lender.deactivate",
-        entity_type=LENDER,
-        entity_id=lender.id,
-        before=before,
-        after=snapshot(lender),
+    await flush_and_record(
+        session, actor, lender, action="lender.deactivate", entity_type=LENDER, before=before
     )
     return lender
 
@@ -360,12 +323,12 @@ async def create_program(
     path: tuple[str, ...],
 ) -> LenderProgram:
     if fields.get("name") is None:
-        raise _required(path, "name")
+        raise required((*path, "name"))
     if fields.get("deal_type") is None:
-        raise _required(path, "dealType")
+        raise required((*path, "dealType"))
     for key, name in _BOUNDS:
         if fields.get(key) is None:
-            raise _required(path, name)
+            raise required((*path, name))
     clean = clean_program(fields, path=path)
     program = LenderProgram(dealership_id=actor.dealership_id, lender_id=lender_id, **clean)
     check_program(program, clean, path)
@@ -374,16 +337,8 @@ async def create_program(
         session, Lender, lender_id, entity=LENDER, field=(*path, "lenderId"), for_update=True
     )
     session.add(program)
-    await session.flush()
-    await session.refresh(program)
-    await record_change(
-        session,
-        actor,
-        action="lender_program.create",
-        entity_type=PROGRAM,
-        entity_id=program.id,
-        before=None,
-        after=snapshot(program),
+    await flush_and_record(
+        session, actor, program, action="lender_program.create", entity_type=PROGRAM, before=None
     )
     return program
 
@@ -406,16 +361,8 @@ async def update_program(
     check_program(program, clean, path)
     if snapshot(program) == before:
         return program
-    await session.flush()
-    await session.refresh(program)
-    await record_change(
-        session,
-        actor,
-        action="lender_program.update",
-        entity_type=PROGRAM,
-        entity_id=program.id,
-        before=before,
-        after=snapshot(program),
+    await flush_and_record(
+        session, actor, program, action="lender_program.update", entity_type=PROGRAM, before=before
     )
     return program
 
@@ -427,25 +374,10 @@ async def delete_program(
     program = await load_owned(
         session, LenderProgram, program_id, entity=PROGRAM, field=(*path, "id"), for_update=True
     )
-    before = snapshot(program)
-    await session.delete(program)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="lender_program.delete",
-        entity_type=PROGRAM,
-        entity_id=program_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, program, action="lender_program.delete", entity_type=PROGRAM
     )
     return program
-
-
-async def dealership_today(session: AsyncSession) -> date:
-    """Today in the dealership's time zone (its settings row is the only one visible)."""
-    zone = await session.scalar(select(DealershipSettings.time_zone))
-    return local_day(datetime.now(UTC), zone or "America/New_York")
 
 
 async def matching_programs(
@@ -460,7 +392,7 @@ async def matching_programs(
     are in effect today (the dealership's day), cheapest rate first."""
     credit_score(score, field=("creditScore",))
     term_months(months, field=("termMonths",))
-    day = today or await dealership_today(session)
+    day = today or await today_of(session)
     rate = LenderProgram.money_factor if deal_type is DealType.LEASE else LenderProgram.buy_rate
     stmt = (
         select(LenderProgram)

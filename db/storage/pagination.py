@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from db.errors import ValidationFailed
+from db.validation import int_in_range
 
 T = TypeVar("T")
 
@@ -144,11 +145,14 @@ def _page_size(args: PageArgs) -> tuple[int, bool]:
             "pass either `first` or `last`, not both", field=("last",), code="INVALID_ARGUMENTS"
         )
     for name, value in (("first", args.first), ("last", args.last)):
-        if value is not None and not 1 <= value <= MAX_PAGE_SIZE:
-            raise ValidationFailed(
-                f"`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {value}",
+        if value is not None:
+            int_in_range(
+                value,
                 field=(name,),
+                low=1,
+                high=MAX_PAGE_SIZE,
                 code="PAGE_SIZE_OUT_OF_RANGE",
+                what=f"`{name}`",
             )
     if args.last is not None:
         return args.last, True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal, TypedDict, TypeVar
+from typing import Literal, TypedDict
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,6 @@ from db.errors import ValidationFailed
 from db.models import (
     Customer,
     DealershipSettings,
-    FeeTemplate,
     QuickQuote,
     QuickQuoteContact,
     TaxJurisdiction,
@@ -31,14 +30,26 @@ from db.models import (
 )
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_row, snapshot
+from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
-from db.validation import normalize_phone, require_text
+from db.storage.taxes import default_jurisdiction
+from db.validation import (
+    ZERO,
+    DecimalRange,
+    camel,
+    int_in_range,
+    nonnegative_money,
+    normalize_phone,
+    not_null,
+    optional_text,
+    positive_money,
+    require_text,
+    required,
+)
 
 ENTITY = "QuickQuote"
 CONTACT_ENTITY = "QuickQuoteContact"
-
-T = TypeVar("T")
 
 VALID_FOR = timedelta(days=7)
 MAX_CONTACTS = 10
@@ -57,18 +68,8 @@ DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
 
 MoneyKey = Literal["vehicle_price", "down_payment", "trade_allowance", "trade_payoff"]
 TermKey = Literal["apr", "money_factor", "term_months", "residual_percent"]
-_MONEY: tuple[tuple[MoneyKey, str], ...] = (
-    ("vehicle_price", "vehiclePrice"),
-    ("down_payment", "downPayment"),
-    ("trade_allowance", "tradeAllowance"),
-    ("trade_payoff", "tradePayoff"),
-)
-_TERM_NAMES: dict[TermKey, str] = {
-    "apr": "apr",
-    "money_factor": "moneyFactor",
-    "term_months": "termMonths",
-    "residual_percent": "residualPercent",
-}
+_MONEY: tuple[MoneyKey, ...] = ("vehicle_price", "down_payment", "trade_allowance", "trade_payoff")
+_TERMS: tuple[TermKey, ...] = ("apr", "money_factor", "term_months", "residual_percent")
 _TERMS_OF: dict[DealType, frozenset[TermKey]] = {
     DealType.CASH: frozenset(),
     DealType.FINANCE: frozenset({"apr", "term_months"}),
@@ -80,20 +81,21 @@ _TERM_MONTHS: dict[DealType, tuple[int, int]] = {
 }
 
 
-@dataclass(frozen=True)
-class _RateRule:
-    low: Decimal
-    high: Decimal
-    places: int
-    low_inclusive: bool = True
-
-
 # Bounds that catch typing errors (7.25 typed as 725) and the columns' scale.
-_RATES: dict[Literal["apr", "money_factor", "residual_percent", "tax_rate"], _RateRule] = {
-    "apr": _RateRule(Decimal(0), Decimal(30), 4),
-    "money_factor": _RateRule(Decimal(0), Decimal("0.01"), 7),
-    "residual_percent": _RateRule(Decimal(0), Decimal(100), 4, low_inclusive=False),
-    "tax_rate": _RateRule(Decimal(0), Decimal(25), 4),
+_RATES: dict[Literal["apr", "money_factor", "residual_percent", "tax_rate"], DecimalRange] = {
+    "apr": DecimalRange(ZERO, Decimal(30), "apr", places=4, high_inclusive=True),
+    "money_factor": DecimalRange(
+        ZERO, Decimal("0.01"), "moneyFactor", places=7, high_inclusive=True
+    ),
+    "residual_percent": DecimalRange(
+        ZERO,
+        Decimal(100),
+        "residualPercent",
+        places=4,
+        low_inclusive=False,
+        high_inclusive=True,
+    ),
+    "tax_rate": DecimalRange(ZERO, Decimal(25), "taxRate", places=4, high_inclusive=True),
 }
 
 
@@ -140,83 +142,37 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _rate(
-    value: Decimal,
-    rule: _RateRule,
-    *,
-    field: tuple[str, ...],
-) -> Decimal:
-    if not value.is_finite():
-        raise ValidationFailed("not a number", field=field, code="INVALID_NUMBER")
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > rule.places:
-        raise ValidationFailed(
-            f"at most {rule.places} decimal places", field=field, code="TOO_PRECISE"
-        )
-    too_low = value < rule.low if rule.low_inclusive else value <= rule.low
-    if too_low or value > rule.high:
-        low = "" if rule.low_inclusive else "above "
-        raise ValidationFailed(
-            f"must be {low}{rule.low} to {rule.high}", field=field, code="OUT_OF_RANGE"
-        )
-    return value.quantize(Decimal(1).scaleb(-rule.places))
-
-
-def _not_null(value: T | None, *, field: tuple[str, ...]) -> T:
-    if value is None:
-        raise ValidationFailed("this field cannot be cleared", field=field, code="REQUIRED")
-    return value
-
-
-def _name(value: str | None, *, field: tuple[str, ...]) -> str | None:
-    text = (value or "").strip()
-    if len(text) > MAX_NAME:
-        raise ValidationFailed(f"at most {MAX_NAME} characters", field=field, code="TOO_LONG")
-    return text or None
-
-
 def clean_fields(fields: QuoteFields, *, path: tuple[str, ...]) -> QuoteFields:
     """Check each value on its own (ranges, precision, lengths); rules that depend on the
     deal type or on other values are checked once the quote is assembled."""
     clean: QuoteFields = {}
     if "vehicle_id" in fields:
-        clean["vehicle_id"] = _not_null(fields["vehicle_id"], field=(*path, "vehicleId"))
+        clean["vehicle_id"] = not_null(fields["vehicle_id"], field=(*path, "vehicleId"))
     if "deal_type" in fields:
-        clean["deal_type"] = _not_null(fields["deal_type"], field=(*path, "dealType"))
+        clean["deal_type"] = not_null(fields["deal_type"], field=(*path, "dealType"))
     if "customer_id" in fields:
         clean["customer_id"] = fields["customer_id"]
     if "customer_first_name" in fields:
-        clean["customer_first_name"] = _name(
-            fields["customer_first_name"], field=(*path, "customerFirstName")
+        clean["customer_first_name"] = optional_text(
+            fields["customer_first_name"], field=(*path, "customerFirstName"), max_length=MAX_NAME
         )
     if "customer_last_name" in fields:
-        clean["customer_last_name"] = _name(
-            fields["customer_last_name"], field=(*path, "customerLastName")
+        clean["customer_last_name"] = optional_text(
+            fields["customer_last_name"], field=(*path, "customerLastName"), max_length=MAX_NAME
         )
-    for key, name in _MONEY:
+    for key in _MONEY:
         if key not in fields:
             continue
-        amount = fields[key]
-        if amount is None:
-            if key != "vehicle_price":  # null price: back to the vehicle's list price
-                raise ValidationFailed(
-                    "this field cannot be cleared", field=(*path, name), code="REQUIRED"
-                )
-        elif key == "vehicle_price" and amount <= 0:
-            raise ValidationFailed(
-                "must be more than zero", field=(*path, name), code="MUST_BE_POSITIVE"
-            )
-        elif amount < 0:
-            raise ValidationFailed(
-                "must not be negative", field=(*path, name), code="MUST_NOT_BE_NEGATIVE"
-            )
-        clean[key] = amount
+        amount, field = fields[key], (*path, camel(key))
+        if key == "vehicle_price":  # null price: back to the vehicle's list price
+            clean[key] = None if amount is None else positive_money(amount, field=field)
+        else:
+            clean[key] = nonnegative_money(not_null(amount, field=field), field=field)
     for rate_key, rule in _RATES.items():
         if rate_key in fields:
             rate_value = fields[rate_key]
-            field = (*path, "taxRate" if rate_key == "tax_rate" else _TERM_NAMES[rate_key])
-            clean[rate_key] = None if rate_value is None else _rate(rate_value, rule, field=field)
+            field = (*path, camel(rate_key))
+            clean[rate_key] = None if rate_value is None else rule.check(rate_value, field=field)
     if "term_months" in fields:
         clean["term_months"] = fields["term_months"]
     return clean
@@ -226,19 +182,6 @@ async def _settings(session: AsyncSession) -> DealershipSettings:
     settings: DealershipSettings | None = await session.scalar(select(DealershipSettings))
     assert settings is not None, "every dealership has a settings row"
     return settings
-
-
-async def _default_jurisdiction(
-    session: AsyncSession, settings: DealershipSettings
-) -> TaxJurisdiction | None:
-    if settings.default_tax_jurisdiction_id is None:
-        return None
-    return await session.scalar(
-        select(TaxJurisdiction).where(
-            TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
-            TaxJurisdiction.is_active,
-        )
-    )
 
 
 async def _vehicle(
@@ -265,7 +208,8 @@ def _apply_terms(
     falls back to the dealership's default APR and term; a lease needs all three terms."""
     deal_type = quote.deal_type
     applicable = _TERMS_OF[deal_type]
-    for key, name in _TERM_NAMES.items():
+    for key in _TERMS:
+        name = camel(key)
         if key in applicable:
             if key in clean:
                 setattr(quote, key, clean[key])
@@ -285,19 +229,20 @@ def _apply_terms(
     for key in sorted(applicable):
         if getattr(quote, key) is None:
             raise ValidationFailed(
-                f"a {deal_type.name} quote needs {_TERM_NAMES[key]}",
-                field=(*path, _TERM_NAMES[key]),
+                f"a {deal_type.name} quote needs {camel(key)}",
+                field=(*path, camel(key)),
                 code="REQUIRED",
             )
     if deal_type in _TERM_MONTHS:
         low, high = _TERM_MONTHS[deal_type]
         assert quote.term_months is not None
-        if not low <= quote.term_months <= high:
-            raise ValidationFailed(
-                f"a {deal_type.name} term is {low} to {high} months",
-                field=(*path, "termMonths"),
-                code="OUT_OF_RANGE",
-            )
+        int_in_range(
+            quote.term_months,
+            field=(*path, "termMonths"),
+            low=low,
+            high=high,
+            what=f"a {deal_type.name} term in months",
+        )
 
 
 def _check_amounts(quote: QuickQuote, *, path: tuple[str, ...]) -> None:
@@ -317,13 +262,6 @@ async def _price(
 ) -> None:
     """Fees and monthly payment from db.desking, with the active fee templates of the
     deal type; a lease's residual is taken on the MSRP when the vehicle has one."""
-    templates = (
-        await session.scalars(
-            select(FeeTemplate)
-            .where(FeeTemplate.deal_type == quote.deal_type, FeeTemplate.is_active)
-            .order_by(FeeTemplate.sort_order, FeeTemplate.id)
-        )
-    ).all()
     figures = desking.compute(
         desking.ScenarioTerms(
             type=quote.deal_type,
@@ -338,9 +276,7 @@ async def _price(
             msrp=vehicle.msrp,
             tax_rate=quote.tax_rate,
             trade_in_credit=jurisdiction.trade_in_credit if jurisdiction is not None else True,
-            fees=tuple(
-                desking.FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates
-            ),
+            fees=await default_fees(session, quote.deal_type),
         )
     )
     quote.fees_total = figures.fees_total
@@ -359,11 +295,9 @@ async def create_quick_quote(
     vehicle_id = clean.get("vehicle_id")
     deal_type = clean.get("deal_type")
     if vehicle_id is None:
-        raise ValidationFailed(
-            "this field is required", field=(*path, "vehicleId"), code="REQUIRED"
-        )
+        raise required((*path, "vehicleId"))
     if deal_type is None:
-        raise ValidationFailed("this field is required", field=(*path, "dealType"), code="REQUIRED")
+        raise required((*path, "dealType"))
     if actor.user_id is None:
         raise ValidationFailed("quotes need an author", field=path, code="REQUIRED")
     vehicle = await _vehicle(session, vehicle_id, field=(*path, "vehicleId"), check_status=True)
@@ -373,7 +307,7 @@ async def create_quick_quote(
             session, Customer, customer_id, entity="Customer", field=(*path, "customerId")
         )
     settings = await _settings(session)
-    jurisdiction = await _default_jurisdiction(session, settings)
+    jurisdiction = await default_jurisdiction(session, settings)
     tax_rate = clean.get("tax_rate")
     quote = QuickQuote(
         dealership_id=actor.dealership_id,
@@ -397,16 +331,8 @@ async def create_quick_quote(
     _check_amounts(quote, path=path)
     await _price(session, quote, vehicle, jurisdiction)
     session.add(quote)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.create",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=None,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.create", entity_type=ENTITY, before=None
     )
     return quote
 
@@ -464,7 +390,7 @@ async def update_quick_quote(
         if amount is not None:  # clean_fields refuses an explicit null for these
             setattr(quote, key, amount)
     settings = await _settings(session)
-    jurisdiction = await _default_jurisdiction(session, settings)
+    jurisdiction = await default_jurisdiction(session, settings)
     if "tax_rate" in clean:
         tax_rate = clean["tax_rate"]
         quote.tax_rate = (
@@ -475,7 +401,7 @@ async def update_quick_quote(
     new_type = clean.get("deal_type")
     if new_type is not None and new_type is not quote.deal_type:
         quote.deal_type = new_type
-        for term in _TERM_NAMES:
+        for term in _TERMS:
             if term not in clean:
                 setattr(quote, term, None)
     _apply_terms(quote, clean, settings, path=path)
@@ -485,16 +411,8 @@ async def update_quick_quote(
         return quote  # nothing changed: no new version, no audit row
     quote.expires_at = _now(now) + VALID_FOR
     bump_version(quote)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.update",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=before,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.update", entity_type=ENTITY, before=before
     )
     return quote
 
@@ -572,27 +490,18 @@ async def send_quick_quote(
         for recipient in recipients
     ]
     session.add_all(rows)
-    await session.flush()
-    await session.refresh(quote)
-    await record_change(
-        session,
-        actor,
-        action="quick_quote.send",
-        entity_type=ENTITY,
-        entity_id=quote.id,
-        before=before,
-        after=snapshot(quote),
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.send", entity_type=ENTITY, before=before
     )
     for row in rows:
         await session.refresh(row)
-        await record_change(
+        await record_row(
             session,
             actor,
+            row,
             action="quick_quote_contact.create",
             entity_type=CONTACT_ENTITY,
-            entity_id=row.id,
             before=None,
-            after=snapshot(row),
         )
     return quote, rows
 
@@ -631,16 +540,13 @@ async def record_delivery(
         contact.sent_at = moment
     if status is DeliveryStatus.DELIVERED:
         contact.delivered_at = moment
-    await session.flush()
-    await session.refresh(contact)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        contact,
         action="quick_quote_contact.delivery",
         entity_type=CONTACT_ENTITY,
-        entity_id=contact.id,
         before=before,
-        after=snapshot(contact),
     )
     return contact
 

@@ -13,28 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import desking
 from db.errors import ValidationFailed
 from db.models import Deal, DealScenario, Lender, LenderDecision, RateRequest
-from db.models.enums import DealStatus, DealType, LenderDecisionType, RateRequestStatus
-from db.storage.audit import Actor, record_change, snapshot
-from db.storage.finance_validation import (
+from db.models.enums import DealType, LenderDecisionType, RateRequestStatus
+from db.storage.audit import Actor, flush_and_record, snapshot
+from db.storage.deals import lock_editable_deal
+from db.storage.ownership import bump_version, load_owned, require_owned
+from db.validation import (
     ZERO,
     credit_score,
-    decimal_in_range,
+    money_factor,
     nonnegative_money,
     percent,
     positive_money,
+    require_text,
+    required,
     term_months,
 )
-from db.storage.ownership import bump_version, check_version, load_owned, require_owned
 
 REQUEST = "RateRequest"
 DECISION = "LenderDecision"
 DEAL = "Deal"
 SCENARIO = "DealScenario"
 
-# A deal takes new rate requests and lender choices only while it is being worked.
-EDITABLE_DEAL_STATUSES = frozenset(
-    {DealStatus.OPEN, DealStatus.PENDING_APPROVAL, DealStatus.APPROVED}
-)
 # Decisions that put money on the table; a declined one cannot be chosen.
 APPROVING_DECISIONS = frozenset(
     {
@@ -70,20 +69,6 @@ class DecisionFields(TypedDict, total=False):
     monthly_payment: Decimal | None
     stipulations: list[str] | None
     money_factor: Decimal | None
-
-
-def _required(path: tuple[str, ...], name: str) -> ValidationFailed:
-    return ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
-
-
-def _check_editable(deal: Deal, field: tuple[str, ...]) -> None:
-    if deal.status not in EDITABLE_DEAL_STATUSES:
-        raise ValidationFailed(
-            f"deal {deal.deal_number} is {deal.status.value}: only open, pending-approval or "
-            "approved deals can be changed",
-            field=field,
-            code="DEAL_NOT_EDITABLE",
-        )
 
 
 def _or(value: Decimal | None, default: Decimal) -> Decimal:
@@ -130,7 +115,7 @@ async def create_rate_request(
     leaves out comes from the scenario: the amount financed, the term, the down payment
     and the trade figures."""
     if "credit_score" not in fields:
-        raise _required(path, "creditScore")
+        raise required((*path, "creditScore"))
     clean = clean_request(fields, path=path)
     if actor.user_id is None:
         raise ValidationFailed("a rate request needs a requester", field=path, code="REQUIRED")
@@ -139,10 +124,7 @@ async def create_rate_request(
         session, DealScenario, scenario_id, entity=SCENARIO, field=scenario_field
     )
     # Locked: the deal cannot leave an editable status while the request is filed.
-    deal = await load_owned(
-        session, Deal, scenario.deal_id, entity=DEAL, field=scenario_field, for_update=True
-    )
-    _check_editable(deal, scenario_field)
+    deal = await lock_editable_deal(session, scenario.deal_id, field=scenario_field)
     if scenario.type is DealType.CASH:
         raise ValidationFailed(
             "a cash scenario is not financed: choose a finance or lease scenario",
@@ -158,7 +140,7 @@ async def create_rate_request(
         )
     term = clean.get("term_months") or scenario.term_months
     if term is None:
-        raise _required(path, "termMonths")
+        raise required((*path, "termMonths"))
     now = datetime.now(UTC)
     request = RateRequest(
         dealership_id=actor.dealership_id,
@@ -177,16 +159,8 @@ async def create_rate_request(
         submitted_at=now,
     )
     session.add(request)
-    await session.flush()
-    await session.refresh(request)
-    await record_change(
-        session,
-        actor,
-        action="rate_request.create",
-        entity_type=REQUEST,
-        entity_id=request.id,
-        before=None,
-        after=snapshot(request),
+    await flush_and_record(
+        session, actor, request, action="rate_request.create", entity_type=REQUEST, before=None
     )
     return request
 
@@ -210,25 +184,13 @@ def clean_decision(fields: DecisionFields, *, path: tuple[str, ...]) -> Decision
         clean["monthly_payment"] = positive_money(payment, field=(*path, "monthlyPayment"))
     factor = fields.get("money_factor")
     if factor is not None:
-        clean["money_factor"] = decimal_in_range(
-            factor,
-            field=(*path, "moneyFactor"),
-            low=ZERO,
-            high=MAX_MONEY_FACTOR,
-            low_inclusive=False,
-            places=7,
-            code="OUT_OF_RANGE",
-            what="a money factor",
+        clean["money_factor"] = money_factor(
+            factor, field=(*path, "moneyFactor"), high=MAX_MONEY_FACTOR
         )
-    stipulations = []
-    for i, raw in enumerate(fields.get("stipulations") or []):
-        text = raw.strip()
-        field = (*path, "stipulations", str(i))
-        if not text:
-            raise ValidationFailed("a stipulation cannot be empty", field=field, code="REQUIRED")
-        if len(text) > 500:
-            raise ValidationFailed("at most 500 characters", field=field, code="TOO_LONG")
-        stipulations.append(text)
+    stipulations = [
+        require_text(raw, field=(*path, "stipulations", str(i)), max_length=500)
+        for i, raw in enumerate(fields.get("stipulations") or [])
+    ]
     if len(stipulations) > MAX_STIPULATIONS:
         raise ValidationFailed(
             f"at most {MAX_STIPULATIONS} stipulations",
@@ -352,30 +314,19 @@ async def record_decision(
         decided_at=datetime.now(UTC),
     )
     session.add(decision)
-    await session.flush()
-    await session.refresh(decision)
-    await record_change(
-        session,
-        actor,
-        action="lender_decision.create",
-        entity_type=DECISION,
-        entity_id=decision.id,
-        before=None,
-        after=snapshot(decision),
+    await flush_and_record(
+        session, actor, decision, action="lender_decision.create", entity_type=DECISION, before=None
     )
     if request.status is not RateRequestStatus.DECISIONED:
         before = snapshot(request)
         request.status = RateRequestStatus.DECISIONED
-        await session.flush()
-        await session.refresh(request)
-        await record_change(
+        await flush_and_record(
             session,
             actor,
+            request,
             action="rate_request.decisioned",
             entity_type=REQUEST,
-            entity_id=request.id,
             before=before,
-            after=snapshot(request),
         )
     return decision
 
@@ -403,24 +354,14 @@ async def select_decision(
         select(RateRequest.deal_id).where(RateRequest.id == decision.rate_request_id)
     )
     assert deal_id is not None  # the foreign key keeps the request
-    deal = await load_owned(session, Deal, deal_id, entity=DEAL, field=field, for_update=True)
-    check_version(deal, version, entity=DEAL)
-    _check_editable(deal, field)
+    deal = await lock_editable_deal(session, deal_id, field=field, version=version)
     if deal.selected_decision_id == decision.id:
         return deal, decision
     before = snapshot(deal)
     deal.selected_decision_id = decision.id
     bump_version(deal)
-    await session.flush()
-    await session.refresh(deal)
-    await record_change(
-        session,
-        actor,
-        action="deal.select_lender_decision",
-        entity_type=DEAL,
-        entity_id=deal.id,
-        before=before,
-        after=snapshot(deal),
+    await flush_and_record(
+        session, actor, deal, action="deal.select_lender_decision", entity_type=DEAL, before=before
     )
     return deal, decision
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict, cast
+from typing import Literal, TypedDict, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,22 +18,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import desking
 from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
-from db.models import Deal, DealScenario, FeeTemplate, TaxJurisdiction, TradeVehicle, Vehicle
+from db.models import Deal, DealScenario, TradeVehicle, Vehicle
 from db.models.enums import DealType
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, record_row, snapshot
 from db.storage.dealerships import get_settings
 from db.storage.deals import lock_editable_deal
+from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned
+from db.storage.taxes import default_jurisdiction
 from db.types import JSONValue
-from db.validation import require_text
+from db.validation import (
+    ZERO,
+    DecimalRange,
+    camel,
+    nonnegative_money,
+    not_null,
+    require_text,
+    required,
+    term_months,
+)
 
 ENTITY = "DealScenario"
 
-ZERO = Decimal("0")
 MAX_APR = Decimal("40")
 # APR = money factor x 2400, so this is the lease equivalent of MAX_APR.
 MAX_MONEY_FACTOR = Decimal("0.0166667")
-MAX_TERM_MONTHS = 120
 MAX_FEES = 30
 MAX_NAME = 100
 # Far above any car deal, and low enough that no figure computed from amounts up to it can
@@ -96,36 +105,37 @@ class Pricing:
 # --- validation ----------------------------------------------------------------------------
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _places(value: Decimal, places: int) -> bool:
-    return value == value.quantize(Decimal(1).scaleb(-places))
-
-
-def _check_decimal(
-    value: Decimal,
-    *,
-    field: tuple[str, ...],
-    low: Decimal,
-    high: Decimal,
-    places: int,
-    code: str,
-    what: str,
-    low_inclusive: bool = True,
-) -> None:
-    if not value.is_finite():
-        raise ValidationFailed("must be a finite number", field=field, code="INVALID_NUMBER")
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or value > high:
-        bound = "from" if low_inclusive else "above"
-        raise ValidationFailed(f"{what} must be {bound} {low} to {high}", field=field, code=code)
-    if not _places(value, places):
-        raise ValidationFailed(
-            f"{what} has at most {places} decimal places", field=field, code="TOO_PRECISE"
-        )
+RateKey = Literal["apr", "money_factor", "residual_percent", "tax_rate"]
+_RATES: dict[RateKey, DecimalRange] = {
+    "apr": DecimalRange(
+        ZERO, MAX_APR, "the APR (percent)", places=4, high_inclusive=True, code="APR_OUT_OF_RANGE"
+    ),
+    "money_factor": DecimalRange(
+        ZERO,
+        MAX_MONEY_FACTOR,
+        "the money factor",
+        places=7,
+        high_inclusive=True,
+        code="MONEY_FACTOR_OUT_OF_RANGE",
+    ),
+    "residual_percent": DecimalRange(
+        ZERO,
+        Decimal(100),
+        "the residual (percent)",
+        places=4,
+        low_inclusive=False,
+        high_inclusive=True,
+        code="RESIDUAL_OUT_OF_RANGE",
+    ),
+    "tax_rate": DecimalRange(
+        ZERO,
+        Decimal("99.9999"),
+        "the tax rate (percent)",
+        places=4,
+        high_inclusive=True,
+        code="TAX_RATE_OUT_OF_RANGE",
+    ),
+}
 
 
 def clean_fields(
@@ -136,10 +146,8 @@ def clean_fields(
     nullable = ("apr", "money_factor", "residual_percent", "term_months")
     if not creating:
         for key, value in fields.items():
-            if value is None and key not in nullable:
-                raise ValidationFailed(
-                    "cannot be null", field=(*path, _camel(key)), code="REQUIRED"
-                )
+            if key not in nullable:
+                not_null(value, field=(*path, camel(key)))
     # Creating: None is "use the default", which the caller fills in.
     clean = cast(
         ScenarioFields,
@@ -150,70 +158,23 @@ def clean_fields(
     for key in MONEY_FIELDS:
         amount = clean.get(key)
         if isinstance(amount, Decimal):
-            _check_amount(amount, field=(*path, _camel(key)))
-    apr = clean.get("apr")
-    if apr is not None:
-        _check_decimal(
-            apr,
-            field=(*path, "apr"),
-            low=ZERO,
-            high=MAX_APR,
-            places=4,
-            code="APR_OUT_OF_RANGE",
-            what="the APR (percent)",
-        )
-    factor = clean.get("money_factor")
-    if factor is not None:
-        _check_decimal(
-            factor,
-            field=(*path, "moneyFactor"),
-            low=ZERO,
-            high=MAX_MONEY_FACTOR,
-            places=7,
-            code="MONEY_FACTOR_OUT_OF_RANGE",
-            what="the money factor",
-        )
-    residual = clean.get("residual_percent")
-    if residual is not None:
-        _check_decimal(
-            residual,
-            field=(*path, "residualPercent"),
-            low=ZERO,
-            high=Decimal(100),
-            places=4,
-            code="RESIDUAL_OUT_OF_RANGE",
-            what="the residual (percent)",
-            low_inclusive=False,
-        )
-    rate = clean.get("tax_rate")
-    if rate is not None:
-        _check_decimal(
-            rate,
-            field=(*path, "taxRate"),
-            low=ZERO,
-            high=Decimal("99.9999"),
-            places=4,
-            code="TAX_RATE_OUT_OF_RANGE",
-            what="the tax rate (percent)",
-        )
+            check_amount(amount, field=(*path, camel(key)))
+    for rate_key, rule in _RATES.items():
+        rate = clean.get(rate_key)
+        if rate is not None:
+            rule.check(rate, field=(*path, camel(rate_key)))
     term = clean.get("term_months")
-    if term is not None and not 1 <= term <= MAX_TERM_MONTHS:
-        raise ValidationFailed(
-            f"the term is 1 to {MAX_TERM_MONTHS} months",
-            field=(*path, "termMonths"),
-            code="TERM_OUT_OF_RANGE",
-        )
+    if term is not None:
+        term_months(term, field=(*path, "termMonths"))
     fees = clean.get("fees")
     if fees is not None:
         clean["fees"] = _clean_fees(fees, path=(*path, "fees"))
     return clean
 
 
-def _check_amount(amount: Decimal, *, field: tuple[str, ...]) -> None:
-    if amount < 0:
-        raise ValidationFailed("cannot be negative", field=field, code="NEGATIVE_AMOUNT")
-    if amount > MAX_AMOUNT:
-        raise ValidationFailed(f"at most {MAX_AMOUNT:,}", field=field, code="AMOUNT_TOO_LARGE")
+def check_amount(amount: Decimal, *, field: tuple[str, ...]) -> Decimal:
+    """An amount on a scenario or a trade-in: 0 to MAX_AMOUNT."""
+    return nonnegative_money(amount, field=field, at_most=MAX_AMOUNT, code="NEGATIVE_AMOUNT")
 
 
 def _clean_fees(fees: list[FeeLine], *, path: tuple[str, ...]) -> list[FeeLine]:
@@ -222,7 +183,7 @@ def _clean_fees(fees: list[FeeLine], *, path: tuple[str, ...]) -> list[FeeLine]:
     clean = []
     for i, fee in enumerate(fees):
         name = require_text(fee.name, field=(*path, str(i), "name"), max_length=MAX_NAME)
-        _check_amount(fee.amount, field=(*path, str(i), "amount"))
+        check_amount(fee.amount, field=(*path, str(i), "amount"))
         clean.append(FeeLine(name=name, kind=fee.kind, amount=fee.amount, taxable=fee.taxable))
     return clean
 
@@ -266,7 +227,7 @@ def _require(terms: Terms, names: tuple[str, ...], *, path: tuple[str, ...], wha
     for name in names:
         if getattr(terms, name) is None:
             raise ValidationFailed(
-                f"{what} needs `{_camel(name)}`", field=(*path, _camel(name)), code="REQUIRED"
+                f"{what} needs `{camel(name)}`", field=(*path, camel(name)), code="REQUIRED"
             )
 
 
@@ -368,14 +329,7 @@ async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
     settings = await get_settings(session, dealership_id=deal.dealership_id)
     if settings is None:
         raise NotFound("DealershipSettings", deal.dealership_id)
-    jurisdiction = None
-    if settings.default_tax_jurisdiction_id is not None:
-        jurisdiction = await session.scalar(
-            select(TaxJurisdiction).where(
-                TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
-                TaxJurisdiction.is_active,
-            )
-        )
+    jurisdiction = await default_jurisdiction(session, settings)
     return Pricing(
         list_price=vehicle.list_price,
         msrp=vehicle.msrp,
@@ -384,15 +338,6 @@ async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
         default_apr=settings.default_apr,
         default_term_months=settings.default_term_months,
     )
-
-
-async def default_fees(session: AsyncSession, deal_type: DealType) -> tuple[FeeLine, ...]:
-    templates = await session.scalars(
-        select(FeeTemplate)
-        .where(FeeTemplate.deal_type == deal_type, FeeTemplate.is_active)
-        .order_by(FeeTemplate.sort_order, FeeTemplate.id)
-    )
-    return tuple(FeeLine(t.name, t.kind.value, t.amount, t.taxable) for t in templates)
 
 
 async def trade_totals(session: AsyncSession, deal_id: int) -> tuple[Decimal, Decimal]:
@@ -447,15 +392,7 @@ async def _insert(
     action: str,
 ) -> DealScenario:
     row = await _add(session, actor, deal=deal, terms=terms, pricing=pricing)
-    await record_change(
-        session,
-        actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
-    )
+    await record_row(session, actor, row, action=action, entity_type=ENTITY, before=None)
     return row
 
 
@@ -477,7 +414,7 @@ async def build_scenario(
     clean = clean_fields(fields, path=path, creating=True)
     deal_type = clean.get("type") or default_type
     if deal_type is None:
-        raise ValidationFailed("this field is required", field=(*path, "type"), code="REQUIRED")
+        raise required((*path, "type"))
     pricing = await pricing_for(session, deal)
     allowance, payoff = clean.get("trade_allowance"), clean.get("trade_payoff")
     if allowance is None or payoff is None:
@@ -518,18 +455,12 @@ async def create_scenario(
     path: tuple[str, ...],
 ) -> DealScenario:
     if fields.get("type") is None:
-        raise ValidationFailed("this field is required", field=(*path, "type"), code="REQUIRED")
+        raise required((*path, "type"))
     clean_fields(fields, path=path, creating=True)  # refuse bad input before taking locks
     deal = await lock_editable_deal(session, deal_id, field=(*path, "dealId"))
     row = await build_scenario(session, actor, deal=deal, fields=fields, path=path)
-    await record_change(
-        session,
-        actor,
-        action="deal_scenario.create",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
+    await record_row(
+        session, actor, row, action="deal_scenario.create", entity_type=ENTITY, before=None
     )
     return row
 
@@ -559,16 +490,8 @@ async def update_scenario(
     if snapshot(scenario) == before:
         return scenario  # nothing changed: no new version, no audit row
     bump_version(scenario)
-    await session.flush()
-    await session.refresh(scenario)
-    await record_change(
-        session,
-        actor,
-        action="deal_scenario.update",
-        entity_type=ENTITY,
-        entity_id=scenario.id,
-        before=before,
-        after=snapshot(scenario),
+    await flush_and_record(
+        session, actor, scenario, action="deal_scenario.update", entity_type=ENTITY, before=before
     )
     return scenario
 
@@ -591,17 +514,8 @@ async def delete_scenario(
             field=field,
             code="CANNOT_DELETE_ACTIVE_SCENARIO",
         )
-    before = snapshot(scenario)
-    await session.delete(scenario)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="deal_scenario.delete",
-        entity_type=ENTITY,
-        entity_id=scenario_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, scenario, action="deal_scenario.delete", entity_type=ENTITY
     )
     return deal
 

@@ -12,20 +12,21 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from db.errors import ValidationFailed
-from db.models import TaxJurisdiction
+from db.models import DealershipSettings, TaxJurisdiction
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
-from db.storage.finance_validation import (
-    like_pattern,
+from db.storage.audit import Actor, flush_and_record, snapshot
+from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
+from db.validation import (
+    not_null,
     optional_text,
     percent,
     positive_money,
     postal_code,
-    state_code,
+    require_text,
+    required,
+    required_state_code,
 )
-from db.storage.ownership import load_owned
-from db.validation import require_text
 
 ENTITY = "TaxJurisdiction"
 MAX_RATE = Decimal("30")
@@ -63,7 +64,7 @@ def clean_fields(fields: TaxJurisdictionFields, *, path: tuple[str, ...]) -> Tax
     if "name" in fields:
         clean["name"] = require_text(fields["name"], field=(*path, "name"))
     if "state" in fields:
-        clean["state"] = state_code(fields["state"], field=(*path, "state"))
+        clean["state"] = required_state_code(fields["state"], field=(*path, "state"))
     if "county" in fields:
         clean["county"] = optional_text(fields["county"], field=(*path, "county"))
     if "city" in fields:
@@ -71,17 +72,12 @@ def clean_fields(fields: TaxJurisdictionFields, *, path: tuple[str, ...]) -> Tax
     if "postal_code" in fields:
         clean["postal_code"] = postal_code(fields["postal_code"], field=(*path, "postalCode"))
     if "rate" in fields:
-        rate = fields["rate"]
-        if rate is None:
-            raise ValidationFailed("this field is required", field=(*path, "rate"), code="REQUIRED")
+        rate = not_null(fields["rate"], field=(*path, "rate"))
         clean["rate"] = percent(rate, field=(*path, "rate"), high=MAX_RATE, what="a tax rate")
     if "trade_in_credit" in fields:
-        credit = fields["trade_in_credit"]
-        if credit is None:
-            raise ValidationFailed(
-                "this field is required", field=(*path, "tradeInCredit"), code="REQUIRED"
-            )
-        clean["trade_in_credit"] = credit
+        clean["trade_in_credit"] = not_null(
+            fields["trade_in_credit"], field=(*path, "tradeInCredit")
+        )
     if "max_taxable_amount" in fields:
         cap = fields["max_taxable_amount"]
         clean["max_taxable_amount"] = (
@@ -127,6 +123,21 @@ async def get_tax_jurisdiction(
     )
 
 
+async def default_jurisdiction(
+    session: AsyncSession, settings: DealershipSettings
+) -> TaxJurisdiction | None:
+    """The dealership's default jurisdiction (its settings name it), unless deactivated:
+    the tax a new scenario or quick quote starts from."""
+    if settings.default_tax_jurisdiction_id is None:
+        return None
+    return await session.scalar(
+        select(TaxJurisdiction).where(
+            TaxJurisdiction.id == settings.default_tax_jurisdiction_id,
+            TaxJurisdiction.is_active,
+        )
+    )
+
+
 async def list_tax_jurisdictions(
     session: AsyncSession,
     *,
@@ -168,7 +179,7 @@ async def lookup_tax_jurisdiction(
     go to the lowest id. A jurisdiction that names a locality the address does not match
     (or does not give) never applies. A 5-digit ZIP on a jurisdiction covers that ZIP's
     ZIP+4 codes."""
-    state = state_code(state, field=("state",))
+    state = required_state_code(state, field=("state",))
     county = optional_text(county, field=("county",))
     city = optional_text(city, field=("city",))
     postal = postal_code(postal, field=("postalCode",))
@@ -208,22 +219,14 @@ async def lookup_tax_jurisdiction(
 async def create_tax_jurisdiction(
     session: AsyncSession, actor: Actor, *, fields: TaxJurisdictionFields, path: tuple[str, ...]
 ) -> TaxJurisdiction:
-    for required, name in (("name", "name"), ("state", "state"), ("rate", "rate")):
-        if fields.get(required) is None:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    for key in ("name", "state", "rate"):
+        if fields.get(key) is None:
+            raise required((*path, key))
     clean = clean_fields(fields, path=path)
     row = TaxJurisdiction(dealership_id=actor.dealership_id, **clean)
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.create",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=None,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.create", entity_type=ENTITY, before=None
     )
     return row
 
@@ -250,16 +253,8 @@ async def update_tax_jurisdiction(
         setattr(row, key, value)
     if snapshot(row) == before:
         return row  # nothing changed: no audit row
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.update",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.update", entity_type=ENTITY, before=before
     )
     return row
 
@@ -279,15 +274,7 @@ async def deactivate_tax_jurisdiction(
         return row
     before = snapshot(row)
     row.is_active = False
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
-        session,
-        actor,
-        action="tax_jurisdiction.deactivate",
-        entity_type=ENTITY,
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row),
+    await flush_and_record(
+        session, actor, row, action="tax_jurisdiction.deactivate", entity_type=ENTITY, before=before
     )
     return row

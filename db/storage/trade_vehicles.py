@@ -8,24 +8,30 @@ may have negotiated them); new scenarios default to the sums of the deal's trade
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import NotFound, ValidationFailed
+from db.errors import NotFound
 from db.models import Deal, TradeVehicle
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.deals import lock_editable_deal, touch
 from db.storage.ownership import load_owned
-from db.storage.scenarios import MAX_AMOUNT
-from db.validation import normalize_vin, require_text
+from db.storage.scenarios import check_amount
+from db.validation import (
+    camel,
+    mileage,
+    model_year,
+    normalize_vin,
+    optional_text,
+    require_text,
+    required,
+)
 
 ENTITY = "TradeVehicle"
 
-MAX_MILEAGE = 2_000_000
 MAX_TEXT = 100
 
 
@@ -53,20 +59,12 @@ _REQUIRED: tuple[Literal["year", "make", "model", "mileage", "allowance", "payof
     "payoff_amount",
 )
 _NAMES: tuple[Literal["make", "model"], ...] = ("make", "model")
-_AMOUNTS: tuple[tuple[Literal["allowance", "actual_cash_value", "payoff_amount"], str], ...] = (
-    ("allowance", "allowance"),
-    ("actual_cash_value", "actualCashValue"),
-    ("payoff_amount", "payoffAmount"),
+_AMOUNTS: tuple[Literal["allowance", "actual_cash_value", "payoff_amount"], ...] = (
+    "allowance",
+    "actual_cash_value",
+    "payoff_amount",
 )
-_OPTIONAL_TEXT: tuple[tuple[Literal["trim", "payoff_lender"], str], ...] = (
-    ("trim", "trim"),
-    ("payoff_lender", "payoffLender"),
-)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+_OPTIONAL_TEXT: tuple[Literal["trim", "payoff_lender"], ...] = ("trim", "payoff_lender")
 
 
 def clean_fields(
@@ -74,55 +72,33 @@ def clean_fields(
 ) -> TradeVehicleFields:
     for key in _REQUIRED:
         if (creating and key not in fields) or (key in fields and fields[key] is None):
-            raise ValidationFailed(
-                "this field is required", field=(*path, _camel(key)), code="REQUIRED"
-            )
+            raise required((*path, camel(key)))
     clean: TradeVehicleFields = {}
     if "vin" in fields:
         vin = (fields["vin"] or "").strip()
         clean["vin"] = normalize_vin(vin, field=(*path, "vin")) if vin else None
     year = fields.get("year")
     if year is not None:
-        latest = datetime.now(UTC).year + 1  # next year's models are on sale this year
-        if not 1900 <= year <= latest:
-            raise ValidationFailed(
-                f"the model year is 1900 to {latest}", field=(*path, "year"), code="INVALID_YEAR"
-            )
-        clean["year"] = year
+        clean["year"] = model_year(year, field=(*path, "year"), code="INVALID_YEAR")
     for name_key in _NAMES:
         if name_key in fields:
             clean[name_key] = require_text(
                 fields[name_key], field=(*path, name_key), max_length=MAX_TEXT
             )
-    for text_key, name in _OPTIONAL_TEXT:
+    for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            value = (fields[text_key] or "").strip()
-            if len(value) > MAX_TEXT:
-                raise ValidationFailed(
-                    f"at most {MAX_TEXT} characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[text_key] = value or None
-    mileage = fields.get("mileage")
-    if mileage is not None:
-        if not 0 <= mileage <= MAX_MILEAGE:
-            raise ValidationFailed(
-                f"the mileage is 0 to {MAX_MILEAGE:,}",
-                field=(*path, "mileage"),
-                code="INVALID_MILEAGE",
+            clean[text_key] = optional_text(
+                fields[text_key], field=(*path, camel(text_key)), max_length=MAX_TEXT
             )
-        clean["mileage"] = mileage
-    for amount_key, name in _AMOUNTS:
+    miles = fields.get("mileage")
+    if miles is not None:
+        clean["mileage"] = mileage(miles, field=(*path, "mileage"), code="INVALID_MILEAGE")
+    for amount_key in _AMOUNTS:
         if amount_key in fields:
             amount = fields[amount_key]
-            if amount is not None and amount < 0:
-                raise ValidationFailed(
-                    "cannot be negative", field=(*path, name), code="NEGATIVE_AMOUNT"
-                )
-            if amount is not None and amount > MAX_AMOUNT:
-                raise ValidationFailed(
-                    f"at most {MAX_AMOUNT:,}", field=(*path, name), code="AMOUNT_TOO_LARGE"
-                )
-            clean[amount_key] = amount
+            clean[amount_key] = (
+                None if amount is None else check_amount(amount, field=(*path, camel(amount_key)))
+            )
     return clean
 
 
@@ -165,16 +141,8 @@ async def add_trade_vehicle(
         **clean,
     )
     session.add(trade)
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.create",
-        entity_type=ENTITY,
-        entity_id=trade.id,
-        before=None,
-        after=snapshot(trade),
+    await flush_and_record(
+        session, actor, trade, action="trade_vehicle.create", entity_type=ENTITY, before=None
     )
     await touch(session, deal)
     return trade, deal
@@ -195,16 +163,8 @@ async def update_trade_vehicle(
         setattr(trade, key, value)
     if snapshot(trade) == before:
         return trade
-    await session.flush()
-    await session.refresh(trade)
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.update",
-        entity_type=ENTITY,
-        entity_id=trade.id,
-        before=before,
-        after=snapshot(trade),
+    await flush_and_record(
+        session, actor, trade, action="trade_vehicle.update", entity_type=ENTITY, before=before
     )
     return trade
 
@@ -219,17 +179,8 @@ async def remove_trade_vehicle(
     """Delete the trade-in (entered by mistake, or the customer keeps the car); returns the
     deal it was on, if any."""
     trade, deal = await _lock(session, trade_vehicle_id, field=(*path, "id"))
-    before = snapshot(trade)
-    await session.delete(trade)
-    await session.flush()
-    await record_change(
-        session,
-        actor,
-        action="trade_vehicle.delete",
-        entity_type=ENTITY,
-        entity_id=trade_vehicle_id,
-        before=before,
-        after=None,
+    await delete_and_record(
+        session, actor, trade, action="trade_vehicle.delete", entity_type=ENTITY
     )
     if deal is not None:
         await touch(session, deal)

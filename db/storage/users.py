@@ -20,10 +20,18 @@ from db.errors import ValidationFailed
 from db.models import PasswordResetToken, User
 from db.models.enums import Role
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, record_row, snapshot
 from db.storage.ownership import load_owned
+from db.storage.sql import like_pattern
 from db.types import JSONObject
-from db.validation import normalize_email, normalize_phone, require_text
+from db.validation import (
+    camel,
+    normalize_email,
+    optional_phone,
+    optional_text,
+    require_text,
+    required,
+)
 
 ENTITY = "User"
 TOKEN_ENTITY = "PasswordResetToken"  # noqa: S105 - a type name
@@ -78,21 +86,10 @@ def clean_profile(fields: UserFields, *, path: tuple[str, ...]) -> UserFields:
         if key in fields:
             clean[key] = require_text(fields[key], field=(*path, name), max_length=100)
     if "phone" in fields:
-        phone = (fields["phone"] or "").strip()
-        clean["phone"] = normalize_phone(phone, field=(*path, "phone")) if phone else None
+        clean["phone"] = optional_phone(fields["phone"], field=(*path, "phone"))
     if "title" in fields:
-        title = (fields["title"] or "").strip()
-        if len(title) > 100:
-            raise ValidationFailed(
-                "at most 100 characters", field=(*path, "title"), code="TOO_LONG"
-            )
-        clean["title"] = title or None
+        clean["title"] = optional_text(fields["title"], field=(*path, "title"), max_length=100)
     return clean
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _filtered(filter: UserFilter) -> Select[User]:
@@ -102,7 +99,7 @@ def _filtered(filter: UserFilter) -> Select[User]:
     if filter.is_active is not None:
         stmt = stmt.where(User.is_active.is_(filter.is_active))
     if filter.search and filter.search.strip():
-        pattern = _like(filter.search.strip())
+        pattern = like_pattern(filter.search.strip())
         stmt = stmt.where(
             or_(
                 User.first_name.ilike(pattern),
@@ -201,16 +198,14 @@ async def _issue_token(
         expires_at=datetime.now(UTC) + ttl,
     )
     session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        row,
         action=action,
         entity_type=TOKEN_ENTITY,
-        entity_id=row.id,
         before=None,
-        after=snapshot(row, redact=TOKEN_SECRET_COLUMNS),
+        redact=TOKEN_SECRET_COLUMNS,
     )
     return IssuedToken(token=raw, expires_at=row.expires_at, row=row)
 
@@ -235,9 +230,9 @@ async def invite_user(
 ) -> Invitation:
     """Create an active user without a password, and a token to set one."""
     clean = clean_profile(fields, path=path)
-    for required, name in (("first_name", "firstName"), ("last_name", "lastName")):
-        if required not in clean:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+    for key in ("first_name", "last_name"):
+        if key not in clean:
+            raise required((*path, camel(key)))
     address = normalize_email(email, field=(*path, "email"))
     if await find_by_email(session, email=address) is not None:
         raise _email_taken((*path, "email"))
@@ -250,14 +245,14 @@ async def invite_user(
         # Someone invited the same address between our check and our insert.
         raise _email_taken((*path, "email")) from None
     await session.refresh(user)
-    await record_change(
+    await record_row(
         session,
         actor,
+        user,
         action="user.invite",
         entity_type=ENTITY,
-        entity_id=user.id,
         before=None,
-        after=_snapshot(user),
+        redact=SECRET_COLUMNS,
     )
     token = await _issue_token(
         session, actor, user=user, ttl=INVITE_TOKEN_TTL, action="user.issue_password_token"
@@ -282,16 +277,14 @@ async def _change(
     apply(user)
     if _snapshot(user) == before:
         return user
-    await session.flush()
-    await session.refresh(user)
-    await record_change(
+    await flush_and_record(
         session,
         actor,
+        user,
         action=action,
         entity_type=ENTITY,
-        entity_id=user.id,
         before=before,
-        after=_snapshot(user),
+        redact=SECRET_COLUMNS,
     )
     return user
 

@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, TypedDict
@@ -26,14 +26,24 @@ from db.models import DealershipSettings, QuickQuote, Vehicle
 from db.models.deals import LIVE_DEAL_STATUSES, Deal
 from db.models.enums import VehicleCondition, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, record_change, snapshot
+from db.storage.audit import Actor, flush_and_record, record_change, record_row, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
-from db.validation import normalize_vin, require_text
+from db.storage.sql import like_pattern
+from db.validation import (
+    ZERO,
+    camel,
+    decimal_in_range,
+    mileage,
+    model_year,
+    normalize_vin,
+    not_null,
+    optional_text,
+    require_text,
+    required,
+)
 
 ENTITY = "Vehicle"
 
-MIN_YEAR = 1900
-MAX_MILEAGE = 2_000_000
 PRICE_LIMIT = Decimal("10000000")  # prices must stay below this
 STOCK_NUMBER_MAX_LENGTH = 32
 TEXT_MAX_LENGTH = 100
@@ -107,62 +117,28 @@ class StatusSummary:
 
 # --- validation -------------------------------------------------------------------------
 
-REQUIRED_ON_CREATE: tuple[tuple[str, str], ...] = (
-    ("vin", "vin"),
-    ("condition", "condition"),
-    ("year", "year"),
-    ("make", "make"),
-    ("model", "model"),
-    ("mileage", "mileage"),
-    ("cost", "cost"),
-    ("list_price", "listPrice"),
-)
-_OPTIONAL_TEXT: tuple[
-    tuple[Literal["trim", "body_style", "exterior_color", "interior_color"], str], ...
-] = (
-    ("trim", "trim"),
-    ("body_style", "bodyStyle"),
-    ("exterior_color", "exteriorColor"),
-    ("interior_color", "interiorColor"),
+REQUIRED_ON_CREATE = ("vin", "condition", "year", "make", "model", "mileage", "cost", "list_price")
+_OPTIONAL_TEXT: tuple[Literal["trim", "body_style", "exterior_color", "interior_color"], ...] = (
+    "trim",
+    "body_style",
+    "exterior_color",
+    "interior_color",
 )
 _REQUIRED_TEXT: tuple[Literal["make", "model"], ...] = ("make", "model")
 _DEFAULTED: tuple[Literal["stock_number", "received_on"], ...] = ("stock_number", "received_on")
-_PRICES: tuple[tuple[Literal["cost", "list_price"], str], ...] = (
-    ("cost", "cost"),
-    ("list_price", "listPrice"),
-)
+_PRICES: tuple[Literal["cost", "list_price"], ...] = ("cost", "list_price")
 _SPACE = re.compile(r"\s")
 
 
-def _required(value: object, field: tuple[str, ...]) -> None:
-    if value is None:
-        raise ValidationFailed("this field cannot be null", field=field, code="REQUIRED")
-
-
 def _amount(value: Decimal, field: tuple[str, ...]) -> Decimal:
-    if not Decimal(0) <= value < PRICE_LIMIT:
-        raise ValidationFailed(
-            "an amount is at least 0 and below 10,000,000",
-            field=field,
-            code="AMOUNT_OUT_OF_RANGE",
-        )
-    return value
-
-
-def max_model_year() -> int:
-    """Next year's models are on sale this year; nothing later is."""
-    return datetime.now(UTC).year + 1
+    return decimal_in_range(
+        value, field=field, low=ZERO, high=PRICE_LIMIT, code="AMOUNT_OUT_OF_RANGE", what="an amount"
+    )
 
 
 def normalize_stock_number(value: str, *, field: tuple[str, ...]) -> str:
     """Stock numbers are stored in upper case, so they are unique whatever the case typed."""
-    number = value.strip().upper()
-    if not number:
-        raise ValidationFailed("this field is required", field=field, code="REQUIRED")
-    if len(number) > STOCK_NUMBER_MAX_LENGTH:
-        raise ValidationFailed(
-            f"at most {STOCK_NUMBER_MAX_LENGTH} characters", field=field, code="TOO_LONG"
-        )
+    number = require_text(value.upper(), field=field, max_length=STOCK_NUMBER_MAX_LENGTH)
     if _SPACE.search(number):
         raise ValidationFailed(
             "a stock number has no spaces", field=field, code="INVALID_STOCK_NUMBER"
@@ -176,62 +152,42 @@ def clean_fields(fields: VehicleFields, *, path: tuple[str, ...]) -> VehicleFiel
     by the writes."""
     clean: VehicleFields = {}
     if "vin" in fields:
-        vin: object = fields["vin"]
-        _required(vin, (*path, "vin"))
-        clean["vin"] = normalize_vin(fields["vin"], field=(*path, "vin"))
+        field = (*path, "vin")
+        clean["vin"] = normalize_vin(not_null(fields["vin"], field=field), field=field)
     if "stock_number" in fields:
-        stock: object = fields["stock_number"]
-        _required(stock, (*path, "stockNumber"))
+        field = (*path, "stockNumber")
         clean["stock_number"] = normalize_stock_number(
-            fields["stock_number"], field=(*path, "stockNumber")
+            not_null(fields["stock_number"], field=field), field=field
         )
     if "condition" in fields:
-        condition: object = fields["condition"]
-        _required(condition, (*path, "condition"))
-        clean["condition"] = fields["condition"]
+        clean["condition"] = not_null(fields["condition"], field=(*path, "condition"))
     if "year" in fields:
-        year: object = fields["year"]
-        _required(year, (*path, "year"))
-        if not MIN_YEAR <= fields["year"] <= max_model_year():
-            raise ValidationFailed(
-                f"the model year is between {MIN_YEAR} and {max_model_year()}",
-                field=(*path, "year"),
-                code="YEAR_OUT_OF_RANGE",
-            )
-        clean["year"] = fields["year"]
+        field = (*path, "year")
+        clean["year"] = model_year(
+            not_null(fields["year"], field=field), field=field, code="YEAR_OUT_OF_RANGE"
+        )
     for key in _REQUIRED_TEXT:
         if key in fields:
             clean[key] = require_text(fields[key], field=(*path, key), max_length=TEXT_MAX_LENGTH)
-    for text_key, name in _OPTIONAL_TEXT:
+    for text_key in _OPTIONAL_TEXT:
         if text_key in fields:
-            text = (fields[text_key] or "").strip()
-            if len(text) > TEXT_MAX_LENGTH:
-                raise ValidationFailed(
-                    f"at most {TEXT_MAX_LENGTH} characters", field=(*path, name), code="TOO_LONG"
-                )
-            clean[text_key] = text or None
-    if "mileage" in fields:
-        mileage: object = fields["mileage"]
-        _required(mileage, (*path, "mileage"))
-        if not 0 <= fields["mileage"] <= MAX_MILEAGE:
-            raise ValidationFailed(
-                f"mileage is between 0 and {MAX_MILEAGE:,}",
-                field=(*path, "mileage"),
-                code="MILEAGE_OUT_OF_RANGE",
+            clean[text_key] = optional_text(
+                fields[text_key], field=(*path, camel(text_key)), max_length=TEXT_MAX_LENGTH
             )
-        clean["mileage"] = fields["mileage"]
-    for price_key, name in _PRICES:
+    if "mileage" in fields:
+        field = (*path, "mileage")
+        clean["mileage"] = mileage(
+            not_null(fields["mileage"], field=field), field=field, code="MILEAGE_OUT_OF_RANGE"
+        )
+    for price_key in _PRICES:
         if price_key in fields:
-            price: object = fields[price_key]
-            _required(price, (*path, name))
-            clean[price_key] = _amount(fields[price_key], (*path, name))
+            field = (*path, camel(price_key))
+            clean[price_key] = _amount(not_null(fields[price_key], field=field), field)
     if "msrp" in fields:
         msrp = fields["msrp"]
         clean["msrp"] = None if msrp is None else _amount(msrp, (*path, "msrp"))
     if "received_on" in fields:
-        received: object = fields["received_on"]
-        _required(received, (*path, "receivedOn"))
-        clean["received_on"] = fields["received_on"]
+        clean["received_on"] = not_null(fields["received_on"], field=(*path, "receivedOn"))
     return clean
 
 
@@ -367,11 +323,6 @@ async def todays(session: AsyncSession, dealership_ids: Sequence[int]) -> list[d
     return [today for _ in dealership_ids]
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _check_range(
     low: int | Decimal | None, high: int | Decimal | None, *, field: str, low_field: str
 ) -> None:
@@ -415,7 +366,7 @@ def _filtered(filter: VehicleFilter) -> Select[Vehicle]:
     if filter.days_in_stock_max is not None:
         stmt = stmt.where(Vehicle.received_on >= local_today() - filter.days_in_stock_max)
     for term in (filter.search or "").split()[:8]:
-        pattern = _like(term)
+        pattern = like_pattern(term)
         conditions: list[ColumnElement[bool]] = [
             Vehicle.make.ilike(pattern),
             Vehicle.model.ilike(pattern),
@@ -568,9 +519,9 @@ async def create_vehicle(
         if sent.get(defaulted) is None:
             sent.pop(defaulted, None)
     clean = clean_fields(sent, path=path)
-    for key, name in REQUIRED_ON_CREATE:
+    for key in REQUIRED_ON_CREATE:
         if key not in clean:
-            raise ValidationFailed("this field is required", field=(*path, name), code="REQUIRED")
+            raise required((*path, camel(key)))
     today = await today_of(session)
     clean.setdefault("received_on", today)
     _check_received_on(clean["received_on"], today, path=path)
@@ -589,14 +540,8 @@ async def create_vehicle(
     session.add(vehicle)
     await _flush(session, vehicle, path=path)
     await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.create",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=None,
-        after=snapshot(vehicle),
+    await record_row(
+        session, actor, vehicle, action="vehicle.create", entity_type=ENTITY, before=None
     )
     return vehicle
 
@@ -634,25 +579,22 @@ async def update_vehicle(
     bump_version(vehicle)
     await _flush(session, vehicle, path=path)
     await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.update",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=before,
-        after=snapshot(vehicle),
+    await record_row(
+        session, actor, vehicle, action="vehicle.update", entity_type=ENTITY, before=before
     )
     return vehicle
 
 
-async def _live_deal_number(session: AsyncSession, vehicle_id: int) -> str | None:
-    stmt = (
-        select(Deal.deal_number)
-        .where(Deal.vehicle_id == vehicle_id, Deal.status.in_(LIVE_DEAL_STATUSES))
-        .limit(1)
+async def live_deal_number(
+    session: AsyncSession, vehicle_id: int, *, except_deal: int | None = None
+) -> str | None:
+    """The number of a live deal (other than `except_deal`) that holds the vehicle."""
+    stmt = select(Deal.deal_number).where(
+        Deal.vehicle_id == vehicle_id, Deal.status.in_(LIVE_DEAL_STATUSES)
     )
-    return await session.scalar(stmt)
+    if except_deal is not None:
+        stmt = stmt.where(Deal.id != except_deal)
+    return await session.scalar(stmt.limit(1))
 
 
 async def change_status(
@@ -677,7 +619,7 @@ async def change_status(
         session, Vehicle, vehicle_id, entity=ENTITY, field=(*path, "id"), for_update=True
     )
     check_version(vehicle, version, entity=ENTITY)
-    deal_number = await _live_deal_number(session, vehicle.id)
+    deal_number = await live_deal_number(session, vehicle.id)
     if deal_number is not None:
         raise ValidationFailed(
             f"deal {deal_number} holds this vehicle: change the deal instead",
@@ -695,16 +637,8 @@ async def change_status(
     before = snapshot(vehicle)
     vehicle.status = status
     bump_version(vehicle)
-    await session.flush()
-    await session.refresh(vehicle)
-    await record_change(
-        session,
-        actor,
-        action="vehicle.change_status",
-        entity_type=ENTITY,
-        entity_id=vehicle.id,
-        before=before,
-        after=snapshot(vehicle),
+    await flush_and_record(
+        session, actor, vehicle, action="vehicle.change_status", entity_type=ENTITY, before=before
     )
     return vehicle
 
