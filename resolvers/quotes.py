@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import cast
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.storage import quotes as storage
+from db.storage.audit import Actor
+from db.storage.customers import CustomerFields
+from db.storage.deal_creation import CREATE_DEAL_TX
 from db.storage.pagination import PageArgs
 from resolvers.context import Info
 from resolvers.ids import decode_id, decode_optional_id
@@ -14,8 +18,12 @@ from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
 from resolvers.permissions import requires
 from schema.base import from_row
+from schema.deals import Deal
 from schema.inputs import provided
 from schema.quotes import (
+    ConvertQuickQuoteInput,
+    ConvertQuickQuoteResult,
+    ConvertQuickQuoteSuccess,
     CreateQuickQuoteInput,
     CreateQuickQuoteResult,
     CreateQuickQuoteSuccess,
@@ -169,6 +177,36 @@ class QuickQuoteQuery:
     )
 
 
+@mutation
+async def convert_quick_quote(info: Info, input: ConvertQuickQuoteInput) -> ConvertQuickQuoteResult:
+    """Turn a draft or sent quote into a deal, atomically (see createDeal)."""
+    quote_id = decode_id(input.id, "QuickQuote", field=(*INPUT, "id"))
+    salesperson_id = decode_id(input.salesperson_id, "User", field=(*INPUT, "salespersonId"))
+    customer_id = decode_optional_id(input.customer_id, "Customer", field=(*INPUT, "customerId"))
+    new_customer = (
+        None if input.customer is None else cast(CustomerFields, provided(input.customer))
+    )
+
+    async def work(session: AsyncSession, actor: Actor) -> ConvertQuickQuoteSuccess:
+        quote, created = await storage.convert_quick_quote(
+            session,
+            actor,
+            quote_id=quote_id,
+            version=input.version,
+            salesperson_id=salesperson_id,
+            customer_id=customer_id,
+            new_customer=new_customer,
+            path=INPUT,
+        )
+        return ConvertQuickQuoteSuccess(
+            quick_quote=from_row(QuickQuote, quote),
+            deal=from_row(Deal, created.deal),
+            customer_created=created.customer_created,
+        )
+
+    return await write(info, work, CREATE_DEAL_TX)
+
+
 @strawberry.type
 class QuickQuoteMutation:
     create_quick_quote: CreateQuickQuoteResult = strawberry.field(
@@ -182,4 +220,7 @@ class QuickQuoteMutation:
     )
     update_quote_contact_delivery: UpdateQuoteContactDeliveryResult = strawberry.field(
         resolver=update_quote_contact_delivery, extensions=requires("quote.write")
+    )
+    convert_quick_quote: ConvertQuickQuoteResult = strawberry.field(
+        resolver=convert_quick_quote, extensions=requires("deal.write")
     )

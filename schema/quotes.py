@@ -10,6 +10,11 @@ import strawberry
 
 from db.storage.quotes import QuickQuoteOrderField
 from resolvers.context import Info
+from schema.deal_creation import (
+    DuplicateDealNumberError,
+    NewCustomerInput,
+    VehicleNotAvailableError,
+)
 from schema.enums import DealType, DeliveryStatus, QuickQuoteStatus
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
@@ -231,6 +236,38 @@ CreateQuickQuoteResult = Annotated[
 UpdateQuickQuoteResult = Annotated[
     UpdateQuickQuoteSuccess | CommonErrors | VersionConflictError,
     strawberry.union("UpdateQuickQuoteResult"),
+]
+
+
+@strawberry.input(
+    description=(
+        "The quote becomes a deal through createDeal: its vehicle, its terms as the first "
+        "scenario, and its customer. A walk-in quote without a customer record needs "
+        "customerId or customer."
+    )
+)
+class ConvertQuickQuoteInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you read.")
+    salesperson_id: strawberry.ID
+    customer_id: strawberry.ID | None = None
+    customer: NewCustomerInput | None = None
+
+
+@strawberry.type
+class ConvertQuickQuoteSuccess:
+    quick_quote: QuickQuote = strawberry.field(description="Now CONVERTED.")
+    deal: Annotated[Deal, strawberry.lazy("schema.deals")]
+    customer_created: bool
+
+
+ConvertQuickQuoteResult = Annotated[
+    ConvertQuickQuoteSuccess
+    | CommonErrors
+    | VersionConflictError
+    | VehicleNotAvailableError
+    | DuplicateDealNumberError,
+    strawberry.union("ConvertQuickQuoteResult"),
 ]
 SendQuickQuoteResult = Annotated[
     SendQuickQuoteSuccess | CommonErrors | VersionConflictError,

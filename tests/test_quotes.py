@@ -976,3 +976,109 @@ async def test_relations_are_batched(
     assert all(len(n["contacts"]) == 2 for n in data["quickQuotes"]["nodes"])
     # quotes, vehicles, customers, users, contacts, quotes again: one statement each.
     assert len(log.data_statements) <= 7, log.data_statements
+
+
+CONVERT = """
+mutation($input: ConvertQuickQuoteInput!) {
+  convertQuickQuote(input: $input) {
+    __typename
+    ... on ConvertQuickQuoteSuccess {
+      customerCreated
+      quickQuote { status version convertedAt convertedDeal { id } }
+      deal { id status vehicle { status } customer { id email }
+             activeScenario { type apr termMonths downPayment vehiclePrice monthlyPayment } }
+    }
+    ... on VehicleNotAvailableError { vehicleStatus }
+    ... on Error { code field message }
+  }
+}"""
+
+
+async def convert(
+    client: GraphQLClient, s: Shop, quote: dict[str, Any], **values: object
+) -> dict[str, Any]:
+    payload: dict[str, object] = {
+        "id": quote["id"],
+        "version": quote["version"],
+        "salespersonId": to_global_id("User", s.tenant.users[Role.SALESPERSON]),
+        **values,
+    }
+    data = await client.data(CONVERT, {"input": payload}, token=s.token)
+    result = data["convertQuickQuote"]
+    assert isinstance(result, dict)
+    return result
+
+
+async def test_convert_a_quote_into_a_deal(client: GraphQLClient, factory: Factory) -> None:
+    s = await shop(factory)
+    quote = await created(
+        client,
+        s,
+        customerId=to_global_id("Customer", s.customer),
+        downPayment="3000",
+        apr="5.49",
+        termMonths=60,
+    )
+    result = await convert(client, s, quote)
+    assert result["__typename"] == "ConvertQuickQuoteSuccess", result
+    assert result["customerCreated"] is False
+    deal = result["deal"]
+    assert deal["status"] == "OPEN"
+    assert deal["vehicle"]["status"] == "PENDING"
+    assert deal["customer"]["id"] == to_global_id("Customer", s.customer)
+    scenario = deal["activeScenario"]
+    assert (scenario["type"], scenario["apr"], scenario["termMonths"]) == ("FINANCE", "5.4900", 60)
+    assert scenario["downPayment"] == "3000.00"
+    assert scenario["monthlyPayment"] == quote["monthlyPayment"]  # the quoted payment holds
+    converted = result["quickQuote"]
+    assert converted["status"] == "CONVERTED"
+    assert converted["convertedDeal"] == {"id": deal["id"]}
+    assert converted["version"] == quote["version"] + 1
+    again = await convert(client, s, {**quote, "version": converted["version"]})
+    assert again["code"] == "QUOTE_NOT_CONVERTIBLE"
+
+
+async def test_a_walk_in_quote_needs_a_customer_to_convert(
+    client: GraphQLClient, factory: Factory
+) -> None:
+    s = await shop(factory)
+    quote = await created(client, s, customerFirstName="Walk", customerLastName="In")
+    refused = await convert(client, s, quote)
+    assert (refused["code"], refused["field"]) == ("CUSTOMER_REQUIRED", ["input", "customerId"])
+    done = await convert(
+        client,
+        s,
+        quote,
+        customer={"firstName": "Walk", "lastName": "In", "email": "walk.in@example.com"},
+    )
+    assert done["__typename"] == "ConvertQuickQuoteSuccess", done
+    assert done["customerCreated"] is True
+
+
+async def test_converting_on_a_held_vehicle_changes_nothing(
+    client: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    s = await shop(factory)
+    first = await created(client, s, customerId=to_global_id("Customer", s.customer))
+    second = await created(client, s, customerId=to_global_id("Customer", s.customer))
+    assert (await convert(client, s, first))["__typename"] == "ConvertQuickQuoteSuccess"
+    refused = await convert(client, s, second)
+    assert refused["__typename"] == "VehicleNotAvailableError"
+    assert (
+        await scalar(
+            engine,
+            s.tenant.dealership_id,
+            "SELECT status FROM quick_quotes WHERE id = :q",
+            q=pk(second["id"]),
+        )
+        != "converted"
+    )
+
+
+async def test_converting_another_dealerships_quote_is_refused(
+    client: GraphQLClient, factory: Factory
+) -> None:
+    a, b = await shop(factory), await shop(factory)
+    theirs = await created(client, b, customerId=to_global_id("Customer", b.customer))
+    refused = await convert(client, a, theirs)
+    assert refused["__typename"] == "MultiTenantViolationError"

@@ -31,8 +31,11 @@ from db.models import (
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
 from db.storage.audit import Actor, flush_and_record, record_row, snapshot
+from db.storage.customers import CustomerFields
+from db.storage.deal_creation import CreatedDeal, create_deal, validate_request
 from db.storage.fees import default_fees
 from db.storage.ownership import bump_version, check_version, load_owned, require_owned
+from db.storage.scenarios import ScenarioFields
 from db.storage.taxes import default_jurisdiction
 from db.validation import (
     ZERO,
@@ -590,3 +593,78 @@ async def list_quick_quotes(
 
 async def count_quick_quotes(session: AsyncSession, *, filter: QuickQuoteFilter) -> int:
     return await pagination.count(session, _filtered(filter))
+
+
+async def convert_quick_quote(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    quote_id: int,
+    version: int,
+    salesperson_id: int,
+    customer_id: int | None,
+    new_customer: CustomerFields | None,
+    path: tuple[str, ...],
+    now: datetime | None = None,
+) -> tuple[QuickQuote, CreatedDeal]:
+    """Turn a draft or sent quote into a deal (through createDeal, in this transaction):
+    the quote's vehicle, its terms as the first scenario, and its customer - or the one given,
+    which a walk-in quote without a customer record needs."""
+    quote = await load_owned(
+        session, QuickQuote, quote_id, entity=ENTITY, field=(*path, "id"), for_update=True
+    )
+    check_version(quote, version, entity=ENTITY)
+    if quote.status not in EDITABLE:
+        raise ValidationFailed(
+            f"a {quote.status.name} quote cannot be converted",
+            field=(*path, "id"),
+            code="QUOTE_NOT_CONVERTIBLE",
+        )
+    moment = _now(now)
+    if quote.expires_at is not None and quote.expires_at <= moment:
+        raise ValidationFailed(
+            "the quote has expired: update it to price it again, then convert it",
+            field=(*path, "id"),
+            code="QUOTE_EXPIRED",
+        )
+    if customer_id is None and new_customer is None:
+        if quote.customer_id is None:
+            raise ValidationFailed(
+                "this quote has no customer record: give customerId or customer",
+                field=(*path, "customerId"),
+                code="CUSTOMER_REQUIRED",
+            )
+        customer_id = quote.customer_id
+    scenario: ScenarioFields = {
+        "name": "From quick quote",
+        "type": quote.deal_type,
+        "vehicle_price": quote.vehicle_price,
+        "down_payment": quote.down_payment,
+        "trade_allowance": quote.trade_allowance,
+        "trade_payoff": quote.trade_payoff,
+        "apr": quote.apr,
+        "money_factor": quote.money_factor,
+        "residual_percent": quote.residual_percent,
+        "term_months": quote.term_months,
+        "tax_rate": quote.tax_rate,
+    }
+    request = validate_request(
+        vehicle_id=quote.vehicle_id,
+        salesperson_id=salesperson_id,
+        customer_id=customer_id,
+        new_customer=new_customer,
+        scenario=scenario,
+        notes=None,
+    )
+    created = await create_deal(session, actor, request, now=moment)
+    before = snapshot(quote)
+    quote.status = QuickQuoteStatus.CONVERTED
+    quote.converted_deal_id = created.deal.id
+    quote.converted_at = moment
+    if quote.customer_id is None:
+        quote.customer_id = created.deal.customer_id
+    bump_version(quote)
+    await flush_and_record(
+        session, actor, quote, action="quick_quote.convert", entity_type=ENTITY, before=before
+    )
+    return quote, created
