@@ -30,6 +30,12 @@ from schema.customers import (
     CustomerFilter,
     CustomerNote,
     CustomerOrder,
+    DeleteCustomerInput,
+    DeleteCustomerNoteInput,
+    DeleteCustomerNoteResult,
+    DeleteCustomerNoteSuccess,
+    DeleteCustomerResult,
+    DeleteCustomerSuccess,
     UpdateCustomerInput,
     UpdateCustomerResult,
     UpdateCustomerSuccess,
@@ -163,6 +169,31 @@ async def add_customer_note(info: Info, input: AddCustomerNoteInput) -> AddCusto
     return AddCustomerNoteSuccess(note=from_row(CustomerNote, row))
 
 
+@mutation
+async def delete_customer(info: Info, input: DeleteCustomerInput) -> DeleteCustomerResult:
+    """Erase a customer who has no history; archive the others."""
+    customer_id = decode_id(input.id, "Customer", field=(*INPUT, "id"))
+    await write(
+        info,
+        lambda session, actor: storage.delete_customer(
+            session, actor, customer_id=customer_id, version=input.version, path=INPUT
+        ),
+    )
+    return DeleteCustomerSuccess(deleted_customer_id=input.id)
+
+
+@mutation
+async def delete_customer_note(
+    info: Info, input: DeleteCustomerNoteInput
+) -> DeleteCustomerNoteResult:
+    note_id = decode_id(input.id, "CustomerNote", field=(*INPUT, "id"))
+    await write(
+        info,
+        lambda session, actor: storage.delete_note(session, actor, note_id=note_id, path=INPUT),
+    )
+    return DeleteCustomerNoteSuccess(deleted_note_id=input.id)
+
+
 @strawberry.type
 class CustomerQuery:
     customer: Customer | None = strawberry.field(
@@ -192,4 +223,10 @@ class CustomerMutation:
     )
     add_customer_note: AddCustomerNoteResult = strawberry.field(
         resolver=add_customer_note, extensions=requires("customer.write")
+    )
+    delete_customer: DeleteCustomerResult = strawberry.field(
+        resolver=delete_customer, extensions=requires("customer.write")
+    )
+    delete_customer_note: DeleteCustomerNoteResult = strawberry.field(
+        resolver=delete_customer_note, extensions=requires("customer.write")
     )

@@ -27,6 +27,9 @@ from schema.quotes import (
     CreateQuickQuoteInput,
     CreateQuickQuoteResult,
     CreateQuickQuoteSuccess,
+    DeleteQuickQuoteInput,
+    DeleteQuickQuoteResult,
+    DeleteQuickQuoteSuccess,
     QuickQuote,
     QuickQuoteContact,
     QuickQuoteFilter,
@@ -207,6 +210,19 @@ async def convert_quick_quote(info: Info, input: ConvertQuickQuoteInput) -> Conv
     return await write(info, work, CREATE_DEAL_TX)
 
 
+@mutation
+async def delete_quick_quote(info: Info, input: DeleteQuickQuoteInput) -> DeleteQuickQuoteResult:
+    """Delete a draft quote."""
+    quote_id = decode_id(input.id, "QuickQuote", field=(*INPUT, "id"))
+    await write(
+        info,
+        lambda session, actor: storage.delete_quick_quote(
+            session, actor, quote_id=quote_id, version=input.version, path=INPUT
+        ),
+    )
+    return DeleteQuickQuoteSuccess(deleted_quick_quote_id=input.id)
+
+
 @strawberry.type
 class QuickQuoteMutation:
     create_quick_quote: CreateQuickQuoteResult = strawberry.field(
@@ -220,6 +236,9 @@ class QuickQuoteMutation:
     )
     update_quote_contact_delivery: UpdateQuoteContactDeliveryResult = strawberry.field(
         resolver=update_quote_contact_delivery, extensions=requires("quote.write")
+    )
+    delete_quick_quote: DeleteQuickQuoteResult = strawberry.field(
+        resolver=delete_quick_quote, extensions=requires("quote.write")
     )
     convert_quick_quote: ConvertQuickQuoteResult = strawberry.field(
         resolver=convert_quick_quote, extensions=requires("deal.write")

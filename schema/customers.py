@@ -210,3 +210,37 @@ ArchiveCustomerResult = Annotated[
 AddCustomerNoteResult = Annotated[
     AddCustomerNoteSuccess | CommonErrors, strawberry.union("AddCustomerNoteResult")
 ]
+
+
+@strawberry.input
+class DeleteCustomerInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.input
+class DeleteCustomerNoteInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DeleteCustomerSuccess:
+    deleted_customer_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteCustomerNoteSuccess:
+    deleted_note_id: strawberry.ID
+
+
+DeleteCustomerResult = Annotated[
+    DeleteCustomerSuccess | CommonErrors | VersionConflictError,
+    strawberry.union(
+        "DeleteCustomerResult",
+        description="Only customers without deals, appointments, quotes or trade-ins can be "
+        "deleted (CUSTOMER_HAS_HISTORY); archive the others.",
+    ),
+]
+DeleteCustomerNoteResult = Annotated[
+    DeleteCustomerNoteSuccess | CommonErrors, strawberry.union("DeleteCustomerNoteResult")
+]

@@ -277,3 +277,20 @@ UpdateQuoteContactDeliveryResult = Annotated[
     UpdateQuoteContactDeliverySuccess | CommonErrors,
     strawberry.union("UpdateQuoteContactDeliveryResult"),
 ]
+
+
+@strawberry.input
+class DeleteQuickQuoteInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.type
+class DeleteQuickQuoteSuccess:
+    deleted_quick_quote_id: strawberry.ID
+
+
+DeleteQuickQuoteResult = Annotated[
+    DeleteQuickQuoteSuccess | CommonErrors | VersionConflictError,
+    strawberry.union("DeleteQuickQuoteResult", description="Only DRAFT quotes can be deleted."),
+]

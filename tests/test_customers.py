@@ -3,6 +3,8 @@ pagination, search, notes, history and the audit trail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -405,3 +407,82 @@ async def test_a_cursor_of_another_ordering_is_refused(
             LIST, {"first": 1, "after": cursor, "orderBy": order}, token=tenant.token
         )
         assert result["errors"][0]["extensions"]["code"] == "INVALID_CURSOR", order
+
+
+DELETE = """mutation($input: DeleteCustomerInput!) { deleteCustomer(input: $input) {
+  __typename ... on DeleteCustomerSuccess { deletedCustomerId }
+  ... on VersionConflictError { currentVersion } ... on Error { code field } } }"""
+
+
+async def test_delete_a_customer_without_history(
+    client: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    tenant, other = await factory.tenant(), await factory.tenant()
+    created = (await _create(client, tenant))["customer"]
+    theirs = (await _create(client, other))["customer"]
+    crossed = await client.data(
+        DELETE, {"input": {"id": theirs["id"], "version": 1}}, token=tenant.token
+    )
+    assert crossed["deleteCustomer"]["__typename"] == "MultiTenantViolationError"
+    stale = await client.data(
+        DELETE, {"input": {"id": created["id"], "version": 9}}, token=tenant.token
+    )
+    assert stale["deleteCustomer"]["currentVersion"] == 1
+    done = await client.data(
+        DELETE, {"input": {"id": created["id"], "version": 1}}, token=tenant.token
+    )
+    assert done["deleteCustomer"] == {
+        "__typename": "DeleteCustomerSuccess",
+        "deletedCustomerId": created["id"],
+    }
+    assert await scalar(engine, tenant.dealership_id, "SELECT count(*) FROM customers") == 0
+    audit = await rows(
+        engine,
+        tenant.dealership_id,
+        "SELECT action FROM audit_logs WHERE action = 'customer.delete'",
+    )
+    assert len(audit) == 1
+
+
+async def test_a_customer_with_history_cannot_be_deleted(
+    client: GraphQLClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    customer = await factory.customer(tenant)
+    await factory.appointment(
+        tenant,
+        customer_id=customer,
+        user_id=tenant.users[Role.SALESPERSON],
+        starts_at=datetime.now(UTC),
+    )
+    refused = await client.data(
+        DELETE,
+        {"input": {"id": to_global_id("Customer", customer), "version": 1}},
+        token=tenant.token,
+    )
+    assert refused["deleteCustomer"]["code"] == "CUSTOMER_HAS_HISTORY"
+
+
+async def test_delete_a_note(client: GraphQLClient, factory: Factory) -> None:
+    tenant = await factory.tenant()
+    created = (await _create(client, tenant))["customer"]
+    added = await client.data(
+        """mutation($input: AddCustomerNoteInput!) { addCustomerNote(input: $input) {
+             ... on AddCustomerNoteSuccess { note { id } } } }""",
+        {"input": {"customerId": created["id"], "body": "Call back"}},
+        token=tenant.token,
+    )
+    note = added["addCustomerNote"]["note"]["id"]
+    deleted = await client.data(
+        """mutation($input: DeleteCustomerNoteInput!) { deleteCustomerNote(input: $input) {
+             __typename ... on DeleteCustomerNoteSuccess { deletedNoteId } } }""",
+        {"input": {"id": note}},
+        token=tenant.token,
+    )
+    assert deleted["deleteCustomerNote"]["deletedNoteId"] == note
+    notes = await client.data(
+        "query($id: ID!) { customer(id: $id) { notes { id } } }",
+        {"id": created["id"]},
+        token=tenant.token,
+    )
+    assert notes["customer"]["notes"] == []

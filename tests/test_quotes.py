@@ -1082,3 +1082,22 @@ async def test_converting_another_dealerships_quote_is_refused(
     theirs = await created(client, b, customerId=to_global_id("Customer", b.customer))
     refused = await convert(client, a, theirs)
     assert refused["__typename"] == "MultiTenantViolationError"
+
+
+async def test_only_draft_quotes_can_be_deleted(client: GraphQLClient, factory: Factory) -> None:
+    s = await shop(factory)
+    draft = await created(client, s)
+    query = """mutation($input: DeleteQuickQuoteInput!) { deleteQuickQuote(input: $input) {
+      __typename ... on DeleteQuickQuoteSuccess { deletedQuickQuoteId } ... on Error { code } } }"""
+    done = await client.data(
+        query, {"input": {"id": draft["id"], "version": draft["version"]}}, token=s.token
+    )
+    assert done["deleteQuickQuote"]["deletedQuickQuoteId"] == draft["id"]
+    converted = await created(client, s, customerId=to_global_id("Customer", s.customer))
+    result = await convert(client, s, converted)
+    refused = await client.data(
+        query,
+        {"input": {"id": converted["id"], "version": result["quickQuote"]["version"]}},
+        token=s.token,
+    )
+    assert refused["deleteQuickQuote"]["code"] == "QUOTE_NOT_DELETABLE"

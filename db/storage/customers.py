@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from db.errors import ValidationFailed
-from db.models import Appointment, Customer, CustomerNote, Deal, QuickQuote
+from db.models import Appointment, Customer, CustomerNote, Deal, QuickQuote, TradeVehicle
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, snapshot
 from db.storage.ownership import bump_version, check_version, load_owned
 from db.storage.sql import like_pattern
 from db.validation import (
@@ -373,3 +373,51 @@ async def duplicates_of(
     for customer, of_id in (await session.execute(other)).all():
         grouped[of_id].append(customer)
     return [grouped[i] for i in ids]
+
+
+async def delete_customer(
+    session: AsyncSession, actor: Actor, *, customer_id: int, version: int, path: tuple[str, ...]
+) -> None:
+    """Erase a customer who has no deals, appointments, quotes or trade-ins (their notes go
+    with them); anyone with history is archived instead, so the history stays whole."""
+    customer = await load_owned(
+        session, Customer, customer_id, entity=ENTITY, field=(*path, "id"), for_update=True
+    )
+    check_version(customer, version, entity=ENTITY)
+    uses = []
+    for model, what in (
+        (Deal, "deals"),
+        (Appointment, "appointments"),
+        (QuickQuote, "quick quotes"),
+        (TradeVehicle, "trade-ins"),
+    ):
+        found = await session.scalar(
+            select(model.__table__.c.id)
+            .where(model.__table__.c.customer_id == customer_id)
+            .limit(1)
+        )
+        if found is not None:
+            uses.append(what)
+    if uses:
+        raise ValidationFailed(
+            f"this customer has {', '.join(uses)}: archive them instead",
+            field=(*path, "id"),
+            code="CUSTOMER_HAS_HISTORY",
+        )
+    await delete_and_record(session, actor, customer, action="customer.delete", entity_type=ENTITY)
+
+
+async def delete_note(
+    session: AsyncSession, actor: Actor, *, note_id: int, path: tuple[str, ...]
+) -> None:
+    note = await load_owned(
+        session,
+        CustomerNote,
+        note_id,
+        entity="CustomerNote",
+        field=(*path, "id"),
+        for_update=True,
+    )
+    await delete_and_record(
+        session, actor, note, action="customer_note.delete", entity_type="CustomerNote"
+    )

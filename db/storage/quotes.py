@@ -30,7 +30,7 @@ from db.models import (
 )
 from db.models.enums import DealType, DeliveryStatus, QuickQuoteStatus, VehicleStatus
 from db.storage import pagination
-from db.storage.audit import Actor, flush_and_record, record_row, snapshot
+from db.storage.audit import Actor, delete_and_record, flush_and_record, record_row, snapshot
 from db.storage.customers import CustomerFields
 from db.storage.deal_creation import CreatedDeal, create_deal, validate_request
 from db.storage.fees import default_fees
@@ -668,3 +668,20 @@ async def convert_quick_quote(
         session, actor, quote, action="quick_quote.convert", entity_type=ENTITY, before=before
     )
     return quote, created
+
+
+async def delete_quick_quote(
+    session: AsyncSession, actor: Actor, *, quote_id: int, version: int, path: tuple[str, ...]
+) -> None:
+    """Delete a draft (its recipients go with it). Sent quotes stay: a customer has them."""
+    quote = await load_owned(
+        session, QuickQuote, quote_id, entity=ENTITY, field=(*path, "id"), for_update=True
+    )
+    check_version(quote, version, entity=ENTITY)
+    if quote.status is not QuickQuoteStatus.DRAFT:
+        raise ValidationFailed(
+            f"only draft quotes can be deleted; this one is {quote.status.name}",
+            field=(*path, "id"),
+            code="QUOTE_NOT_DELETABLE",
+        )
+    await delete_and_record(session, actor, quote, action="quick_quote.delete", entity_type=ENTITY)
