@@ -192,6 +192,41 @@ async def test_inserted_rows_get_the_chain_s_id_and_hashes_whatever_is_sent(
     assert len(row.row_hash) == 32
 
 
+async def test_events_tied_to_no_dealership_form_chain_zero(engine: AsyncEngine) -> None:
+    """A sign-in with an unknown e-mail, say: written by a session bound to no dealership,
+    which may add the row but not read it back."""
+    from db.storage.audit import record_security_event
+
+    agent = f"probe-{uuid.uuid4().hex}"
+    db = TenantDB(engine, None)
+    try:
+        for _ in range(2):
+            await db.transaction(
+                lambda session: record_security_event(
+                    session,
+                    dealership_id=None,
+                    user_id=None,
+                    event="auth.login_failed",
+                    outcome="failure",
+                    client_ip="203.0.113.9",
+                    user_agent=agent,
+                )
+            )
+    finally:
+        await db.close()
+    async with _owner(engine) as conn:
+        found = (
+            await conn.execute(
+                text("SELECT dealership_id FROM security_audit_logs WHERE user_agent = :a"),
+                {"a": agent},
+            )
+        ).all()
+        await conn.rollback()
+    assert [r.dealership_id for r in found] == [0, 0]
+    reports = await _verify(engine, 0)
+    assert [(r.table, r.dealership_id, r.ok) for r in reports] == [("security_audit_logs", 0, True)]
+
+
 # --- the canonical form --------------------------------------------------------------------
 
 

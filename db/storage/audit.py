@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog, Base, SecurityAuditLog
@@ -198,8 +198,12 @@ async def record_security_event(
     request_id: str | None = None,
     details: JSONObject | None = None,
 ) -> None:
-    session.add(
-        SecurityAuditLog(
+    # A plain INSERT, without RETURNING: an event filed under dealership 0 (tied to none) is
+    # one the session may add but, rightly, not read back.
+    await session.execute(
+        insert(SecurityAuditLog)
+        .inline()
+        .values(
             dealership_id=dealership_id or 0,
             user_id=user_id,
             event=event,
@@ -210,4 +214,3 @@ async def record_security_event(
             details=details or {},
         )
     )
-    await session.flush()
