@@ -257,5 +257,10 @@ def _check_head(
         report.problem = (
             f"the chain ends at id {last_id} after {report.rows} rows with row_hash "
             f"{_short(report.head_hash)}, but its head records id {head.last_id} after "
-            f"{head.row_count} rows with {_short(head.last_hash)}: rows were removed at the end"
+            f"{head.row_count} rows with {_short(head.last_hash)}: "
+            + (
+                "rows were removed at the end"
+                if head.row_count > report.rows
+                else "rows were added past the trigger"
+            )
         )
