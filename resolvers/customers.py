@@ -7,6 +7,7 @@ from typing import cast
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.storage import customer_sensitive
 from db.storage import customers as storage
 from db.storage.audit import Actor
 from db.storage.pagination import PageArgs
@@ -15,6 +16,7 @@ from resolvers.ids import decode_id
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
 from resolvers.permissions import requires
+from resolvers.sensitive import cipher_of
 from schema.base import from_row
 from schema.customers import (
     AddCustomerNoteInput,
@@ -38,6 +40,9 @@ from schema.customers import (
     DeleteCustomerSuccess,
     UpdateCustomerInput,
     UpdateCustomerResult,
+    UpdateCustomerSensitiveDataInput,
+    UpdateCustomerSensitiveDataResult,
+    UpdateCustomerSensitiveDataSuccess,
     UpdateCustomerSuccess,
 )
 from schema.inputs import provided
@@ -129,6 +134,29 @@ async def update_customer(info: Info, input: UpdateCustomerInput) -> UpdateCusto
     return UpdateCustomerSuccess(customer=from_row(Customer, row))
 
 
+@mutation
+async def update_customer_sensitive_data(
+    info: Info, input: UpdateCustomerSensitiveDataInput
+) -> UpdateCustomerSensitiveDataResult:
+    """Record or change what identifies a customer for credit (encrypted at rest)."""
+    customer_id = decode_id(input.id, "Customer", field=(*INPUT, "id"))
+    fields = cast(customer_sensitive.SensitiveFields, provided(input, exclude=("id", "version")))
+    cipher = cipher_of(info)
+    row = await write(
+        info,
+        lambda session, actor: customer_sensitive.update_sensitive_data(
+            session,
+            actor,
+            cipher=cipher,
+            customer_id=customer_id,
+            version=input.version,
+            fields=fields,
+            path=INPUT,
+        ),
+    )
+    return UpdateCustomerSensitiveDataSuccess(customer=from_row(Customer, row))
+
+
 async def _set_archived(info: Info, input: ArchiveCustomerInput, archived: bool) -> Customer:
     customer_id = decode_id(input.id, "Customer", field=(*INPUT, "id"))
     row = await write(
@@ -214,6 +242,9 @@ class CustomerMutation:
     )
     update_customer: UpdateCustomerResult = strawberry.field(
         resolver=update_customer, extensions=requires("customer.write")
+    )
+    update_customer_sensitive_data: UpdateCustomerSensitiveDataResult = strawberry.field(
+        resolver=update_customer_sensitive_data, extensions=requires("customer.sensitive.write")
     )
     archive_customer: ArchiveCustomerResult = strawberry.field(
         resolver=archive_customer, extensions=requires("customer.write")

@@ -20,7 +20,8 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from db import models
-from db.storage import customers, dealerships, vehicles
+from db.models.enums import Role
+from db.storage import customers, dealerships, permissions, vehicles
 from db.tenant import TenantDB
 from schema.appointments import Appointment
 from schema.audit import AuditLog, SecurityAuditLog
@@ -154,6 +155,12 @@ def history_entry(entry: customers.HistoryEntry) -> CustomerHistoryEntry:
     )
 
 
+async def role_actions(session: AsyncSession, roles: Sequence[Role]) -> list[frozenset[str]]:
+    """The actions each role may take in the session's dealership (one statement)."""
+    found = await permissions.all_role_actions(session)
+    return [frozenset(found.get(role, ())) for role in roles]
+
+
 class Loaders:
     """The request's loaders, one attribute per relation."""
 
@@ -281,6 +288,11 @@ class Loaders:
         self.audit_log = ByIdLoader(db, table_of(models.AuditLog), _builder(AuditLog))
         self.security_audit_log = ByIdLoader(
             db, table_of(models.SecurityAuditLog), _builder(SecurityAuditLog)
+        )
+        # Keyed by role: its permission set in the request's dealership, read at most once
+        # per request (resolvers/sensitive.py masks fields with it).
+        self.role_permissions: BatchLoader[Role, frozenset[str], frozenset[str]] = BatchLoader(
+            db, role_actions, lambda actions: actions
         )
         db.on_commit(self.clear_all)
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from db.storage import customer_sensitive
 from db.storage.customers import CustomerOrderField
 from resolvers.context import Info
+from resolvers.sensitive import (
+    cipher_of,
+    mask_all,
+    mask_date,
+    mask_license_number,
+    mask_to_null,
+    masked,
+)
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
+from schema.scalars import Money
 
 if TYPE_CHECKING:
     from schema.appointments import Appointment
@@ -40,10 +51,73 @@ class Customer(Node):
     version: int = strawberry.field(description="Send it back with updates (optimistic locking).")
     created_at: datetime
     updated_at: datetime
+    dealership_id: strawberry.Private[int]
+    # Ciphertexts (db/crypto.py); the fields below decrypt and mask them.
+    date_of_birth_enc: strawberry.Private[bytes | None]
+    drivers_license_number_enc: strawberry.Private[bytes | None]
+    drivers_license_state_enc: strawberry.Private[bytes | None]
+    ssn_last4_enc: strawberry.Private[bytes | None]
+    monthly_income_enc: strawberry.Private[bytes | None]
+
+    def _clear(self, info: Info, column: str) -> str | None:
+        return customer_sensitive.decrypt(
+            cipher_of(info),
+            getattr(self, column),
+            column=column,
+            dealership_id=self.dealership_id,
+            customer_id=self.pk,
+        )
 
     @strawberry.field
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @strawberry.field(
+        description="Whether any of the sensitive fields (date of birth, licence, SSN last "
+        "four, income) is recorded; visible to everyone who may see the customer."
+    )
+    def has_sensitive_data(self) -> bool:
+        return any(
+            getattr(self, column) is not None for column in customer_sensitive.COLUMNS.values()
+        )
+
+    @strawberry.field(
+        description='YYYY-MM-DD. Sensitive: "****-**-**" without customer.sensitive.read.',
+        extensions=masked(mask_date),
+    )
+    async def date_of_birth(self, info: Info) -> str | None:
+        return self._clear(info, "date_of_birth_enc")
+
+    @strawberry.field(
+        description='Sensitive: without customer.sensitive.read, "•••••" followed by its last '
+        "four characters when it has at least eight.",
+        extensions=masked(mask_license_number),
+    )
+    async def drivers_license_number(self, info: Info) -> str | None:
+        return self._clear(info, "drivers_license_number_enc")
+
+    @strawberry.field(
+        description='Two letters. Sensitive: "••" without customer.sensitive.read.',
+        extensions=masked(mask_all(2)),
+    )
+    async def drivers_license_state(self, info: Info) -> str | None:
+        return self._clear(info, "drivers_license_state_enc")
+
+    @strawberry.field(
+        description="The last four digits of the SSN (a full SSN is never stored). "
+        'Sensitive: "••••" without customer.sensitive.read.',
+        extensions=masked(mask_all(4)),
+    )
+    async def ssn_last4(self, info: Info) -> str | None:
+        return self._clear(info, "ssn_last4_enc")
+
+    @strawberry.field(
+        description="Sensitive: null without customer.sensitive.read (see hasSensitiveData).",
+        extensions=masked(mask_to_null),
+    )
+    async def monthly_income(self, info: Info) -> Money | None:
+        income = self._clear(info, "monthly_income_enc")
+        return None if income is None else Money(Decimal(income))
 
     @strawberry.field
     def is_archived(self) -> bool:
@@ -161,6 +235,31 @@ class UpdateCustomerInput:
     source: str | None = strawberry.UNSET
 
 
+@strawberry.input(
+    description="Only the fields you send are changed; null clears a field. The values are "
+    "encrypted at rest and never written to the audit trail or the logs."
+)
+class UpdateCustomerSensitiveDataInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you read.")
+    date_of_birth: date | None = strawberry.field(
+        default=strawberry.UNSET, description="In the past; the customer is 16 to 120 years old."
+    )
+    drivers_license_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="1 to 20 letters and digits."
+    )
+    drivers_license_state: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The issuing state's two-letter code."
+    )
+    ssn_last4: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Exactly the last four digits; a full SSN is refused (INVALID_SSN_LAST4).",
+    )
+    monthly_income: Money | None = strawberry.field(
+        default=strawberry.UNSET, description="Gross monthly income, zero or more."
+    )
+
+
 @strawberry.input
 class ArchiveCustomerInput:
     id: strawberry.ID
@@ -187,6 +286,11 @@ class UpdateCustomerSuccess:
 
 
 @strawberry.type
+class UpdateCustomerSensitiveDataSuccess:
+    customer: Customer
+
+
+@strawberry.type
 class ArchiveCustomerSuccess:
     customer: Customer
 
@@ -202,6 +306,10 @@ CreateCustomerResult = Annotated[
 UpdateCustomerResult = Annotated[
     UpdateCustomerSuccess | CommonErrors | VersionConflictError,
     strawberry.union("UpdateCustomerResult"),
+]
+UpdateCustomerSensitiveDataResult = Annotated[
+    UpdateCustomerSensitiveDataSuccess | CommonErrors | VersionConflictError,
+    strawberry.union("UpdateCustomerSensitiveDataResult"),
 ]
 ArchiveCustomerResult = Annotated[
     ArchiveCustomerSuccess | CommonErrors | VersionConflictError,

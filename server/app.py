@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db.crypto import FieldCipher
 from db.engine import PoolConfig, create_engine, dispose, warm
 from db.migrate import current_revision, head_revision
 from schema.root import schema
@@ -33,6 +34,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     signer: TokenSigner
+    cipher: FieldCipher  # sensitive customer data (db/crypto.py)
 
 
 def pool_config(settings: Settings, database_url: str) -> PoolConfig:
@@ -124,7 +126,10 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(pool_config(settings, database_url))
         app.state.dealerdesk = AppState(
-            settings=settings, engine=engine, signer=signer_for(settings)
+            settings=settings,
+            engine=engine,
+            signer=signer_for(settings),
+            cipher=FieldCipher(settings.data_keyring()),
         )
         try:
             await warm(engine, settings.db_pool_min)

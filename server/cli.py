@@ -1,4 +1,4 @@
-"""The `dealerdesk` command line: serve, migrate, seed, token, export-schema."""
+"""The `dealerdesk` command line: serve, migrate, seed, token, export-schema, audit verify."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import TextIO
 
 from server.config import DATA_DIR, ConfigError, Settings, load_settings
 
@@ -179,6 +180,59 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def audit_verify(url: str, *, dealership: str | None, out: TextIO) -> int:
+    """Check the audit trails' hash chains (all, or one dealership's) as the database owner
+    and print one line per chain: 0 when every chain verifies, 1 when one is broken, 2 when
+    the dealership is unknown."""
+    from sqlalchemy import text
+
+    from db.audit_chain import verify_chains
+    from db.engine import PoolConfig, create_engine, dispose
+
+    engine = create_engine(PoolConfig(url=url, max_size=1, min_size=0))
+    try:
+        async with engine.connect() as conn:
+            dealership_id: int | None = None
+            if dealership is not None:
+                dealership_id = await conn.scalar(
+                    text("SELECT id FROM dealerships WHERE code = :code"), {"code": dealership}
+                )
+                await conn.rollback()
+                if dealership_id is None:
+                    print(f"no dealership with code {dealership}", file=sys.stderr)
+                    return 2
+            reports = await verify_chains(conn, dealership_id=dealership_id)
+            await conn.rollback()
+    finally:
+        await dispose(engine)
+    broken = [r for r in reports if not r.ok]
+    for report in reports:
+        owner = f"dealership {report.dealership_id} ({report.dealership_code or 'none'})"
+        if report.ok:
+            head = report.head_hash.hex() if report.head_hash else "-"
+            print(
+                f"OK      {report.table:<20} {owner:<40} {report.rows:>8} rows  head {head}",
+                file=out,
+            )
+        else:
+            print(
+                f"BROKEN  {report.table:<20} {owner:<40} first broken row: id "
+                f"{report.broken_id}: {report.problem}",
+                file=out,
+            )
+    total = sum(r.rows for r in reports)
+    if broken:
+        print(f"audit verify: {len(broken)} of {len(reports)} chains BROKEN", file=out)
+        return 1
+    print(f"audit verify: OK, {len(reports)} chains, {total} rows", file=out)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    with database(settings) as url:
+        return asyncio.run(audit_verify(url, dealership=args.dealership, out=sys.stdout))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dealerdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(func=cmd_export_schema)
+
+    audit = sub.add_parser("audit", help="the audit trails")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check the audit trails' hash chains; names the first broken row of each chain",
+    )
+    verify.add_argument("--dealership", help="only this dealership's chains (its code)")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from db.crypto import MAX_VERSION, MIN_VERSION, Keyring, new_key, parse_key
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
 
@@ -49,6 +51,14 @@ class Settings(BaseSettings):
     auth_access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
     dev_token_ttl_seconds: int = Field(30 * 86_400, ge=60)
 
+    # Encryption of sensitive customer data at rest (db/crypto.py): the current key, base64
+    # of 32 bytes, and its version (stored with every value). Keys of earlier versions stay
+    # readable through DATA_ENCRYPTION_OLD_KEYS="<version>:<base64 key>,...". Development
+    # falls back to a per-checkout key on disk; production requires DATA_ENCRYPTION_KEY.
+    data_encryption_key: SecretStr | None = None
+    data_encryption_key_version: int = Field(1, ge=MIN_VERSION, le=MAX_VERSION)
+    data_encryption_old_keys: SecretStr | None = None
+
     # Request limits of the GraphQL endpoint.
     graphql_max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
 
@@ -71,6 +81,22 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters")
         return value
 
+    @field_validator("data_encryption_key")
+    @classmethod
+    def _check_data_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_key(value.get_secret_value())
+        return value
+
+    @field_validator("data_encryption_old_keys")
+    @classmethod
+    def _check_old_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        _parse_old_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _check_pool(self) -> Settings:
         if self.db_pool_min > self.db_pool_max:
@@ -80,6 +106,14 @@ class Settings(BaseSettings):
                 raise ValueError("AUTH_TOKEN_SECRET is required when APP_ENV=production")
             if self.database_url is None:
                 raise ValueError("DATABASE_URL is required when APP_ENV=production")
+            if self.data_encryption_key is None:
+                raise ValueError("DATA_ENCRYPTION_KEY is required when APP_ENV=production")
+        if self.data_encryption_old_keys is not None:
+            old = _parse_old_keys(self.data_encryption_old_keys.get_secret_value())
+            if self.data_encryption_key_version in old:
+                raise ValueError(
+                    "DATA_ENCRYPTION_OLD_KEYS must not repeat DATA_ENCRYPTION_KEY_VERSION"
+                )
         return self
 
     @property
@@ -90,6 +124,45 @@ class Settings(BaseSettings):
         if self.auth_token_secret is not None:
             return self.auth_token_secret.get_secret_value()
         return _development_secret()
+
+    def data_keyring(self) -> Keyring:
+        """The keys sensitive data is encrypted with (the development key when unset)."""
+        if self.data_encryption_key is None:
+            return Keyring(current=1, keys={1: parse_key(_development_data_key())})
+        keys = {
+            self.data_encryption_key_version: parse_key(self.data_encryption_key.get_secret_value())
+        }
+        if self.data_encryption_old_keys is not None:
+            keys.update(_parse_old_keys(self.data_encryption_old_keys.get_secret_value()))
+        return Keyring(current=self.data_encryption_key_version, keys=keys)
+
+
+def _parse_old_keys(value: str) -> dict[int, bytes]:
+    """ "<version>:<base64 key>" pairs, separated by commas."""
+    keys: dict[int, bytes] = {}
+    for number, item in enumerate(value.split(","), start=1):
+        version_text, sep, key = item.strip().partition(":")
+        if not sep or not version_text.strip().isdigit():
+            raise ValueError(f"entry {number} is not <version>:<base64 key>")
+        version = int(version_text)
+        if not MIN_VERSION <= version <= MAX_VERSION or version in keys:
+            raise ValueError(f"entry {number}: versions are distinct numbers 1..255")
+        try:
+            keys[version] = parse_key(key)
+        except ValueError as exc:
+            raise ValueError(f"entry {number}: the key {exc}") from None
+    return keys
+
+
+def _development_data_key() -> str:
+    """A random data key kept in the git-ignored data folder (development and tests only:
+    values written with it are unreadable once it is gone)."""
+    path = DATA_DIR / "dev-data-key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _development_secret() -> str:
@@ -112,7 +185,7 @@ def load_settings() -> Settings:
             name = "_".join(str(p) for p in err["loc"]).upper()
             if not name:
                 lines.append(f"  {err['msg']}")
-            elif "SECRET" in name or "URL" in name:  # may hold credentials: never echo them
+            elif "SECRET" in name or "URL" in name or "KEY" in name:  # never echo credentials
                 lines.append(f"  {name}: {err['msg']}")
             else:
                 lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")

@@ -106,7 +106,10 @@ def test_default_role_sets() -> None:
     assert not {a for a in sales if a.endswith(".manage")}
     assert DEFAULT_ROLE_PERMISSIONS[Role.READ_ONLY] == {
         a for a in ACTIONS if a.endswith(".read")
-    } - {"audit.read", "security_audit.read"}
+    } - {"audit.read", "security_audit.read", "customer.sensitive.read"}
+    sensitive = {"customer.sensitive.read", "customer.sensitive.write"}
+    assert sensitive <= DEFAULT_ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
+    assert not sensitive & (sales | DEFAULT_ROLE_PERMISSIONS[Role.READ_ONLY])
     for actions in DEFAULT_ROLE_PERMISSIONS.values():
         assert actions <= everything
 

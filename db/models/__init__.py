@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
 from db.models.appointments import Appointment
-from db.models.audit import AuditLog, SecurityAuditLog
+from db.models.audit import AuditChainHead, AuditLog, SecurityAuditLog
 from db.models.base import Base
 from db.models.customers import Customer, CustomerNote
 from db.models.dealerships import Dealership, DealershipSettings
@@ -15,6 +15,7 @@ from db.models.vehicles import Vehicle
 
 __all__ = [
     "Appointment",
+    "AuditChainHead",
     "AuditLog",
     "Base",
     "Customer",

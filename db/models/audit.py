@@ -1,8 +1,24 @@
-"""Append-only audit trails: business changes, and security events."""
+"""Append-only audit trails: business changes, and security events.
+
+Both are hash chains per dealership (migration 0004_audit_chain): a BEFORE INSERT trigger
+sets each row's id, prev_hash (the previous row's row_hash) and row_hash (SHA-256 of the
+row's canonical form, see db/audit_chain.py), whatever the client sent; `dealerdesk audit
+verify` checks them.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Identity, Index, PrimaryKeyConstraint, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    FetchedValue,
+    Identity,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +42,8 @@ class AuditLog(TenantMixin, Base):
     entity_id: Mapped[BigId]
     changes: Mapped[JSONObject] = mapped_column(JSONB)  # {"field": {"before": .., "after": ..}}
     request_id: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=FetchedValue())
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=FetchedValue())
 
 
 class SecurityAuditLog(Base):
@@ -48,3 +66,23 @@ class SecurityAuditLog(Base):
     user_agent: Mapped[str | None] = mapped_column(Text)
     details: Mapped[JSONObject] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=FetchedValue())
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=FetchedValue())
+
+
+class AuditChainHead(Base):
+    """The newest row of each chain (`chain` names the table) of a dealership (0 for
+    security events tied to none). Written only by the chain trigger, as the owner: the
+    application role has no privilege on it."""
+
+    __tablename__ = "audit_chain_heads"
+    __table_args__ = (
+        PrimaryKeyConstraint("dealership_id", "chain"),
+        CheckConstraint("chain IN ('audit_logs', 'security_audit_logs')", name="chain"),
+    )
+
+    dealership_id: Mapped[BigId]
+    chain: Mapped[str] = mapped_column(Text)
+    last_id: Mapped[BigId]  # 0 before the first row
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    row_count: Mapped[BigId]

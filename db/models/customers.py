@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Text, func, text
+from sqlalchemy import Index, LargeBinary, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, BigId, TenantMixin, Timestamp, Timestamps, Versioned, tenant_fk
+
+# Marks a column holding an encrypted sensitive value: the audit trail records only that it
+# changed (db.storage.audit.snapshot), never its value nor its ciphertext.
+SENSITIVE = {"sensitive": True}
 
 
 class Customer(TenantMixin, Versioned, Timestamps, Base):
@@ -28,6 +32,14 @@ class Customer(TenantMixin, Versioned, Timestamps, Base):
     postal_code: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)  # lead source, e.g. "walk-in"
     archived_at: Mapped[Timestamp | None]
+    # What identifies a person for credit, encrypted at rest (db/crypto.py; AES-256-GCM bound
+    # to the table, column, dealership and customer id). Only the last four digits of an SSN
+    # are ever stored. See db/storage/customer_sensitive.py.
+    date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary, info=SENSITIVE)
+    drivers_license_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, info=SENSITIVE)
+    drivers_license_state_enc: Mapped[bytes | None] = mapped_column(LargeBinary, info=SENSITIVE)
+    ssn_last4_enc: Mapped[bytes | None] = mapped_column(LargeBinary, info=SENSITIVE)
+    monthly_income_enc: Mapped[bytes | None] = mapped_column(LargeBinary, info=SENSITIVE)
 
 
 class CustomerNote(TenantMixin, Base):

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog, Base, SecurityAuditLog
@@ -46,16 +46,38 @@ def jsonable(value: object) -> JSONValue:
     return str(value)
 
 
+REDACTED = "[redacted]"
+CHANGED = "[changed]"
+
+
 def snapshot(row: Base, *, redact: frozenset[str] = frozenset()) -> JSONObject:
-    """The row's column values as JSON; `redact` names columns recorded only as changed."""
+    """The row's column values as JSON; `redact` names columns recorded only as changed.
+
+    Columns marked sensitive in the model (`info={"sensitive": True}`, the encrypted
+    customer fields) are always redacted, and recorded as null while empty so that setting
+    or clearing them shows; a change from one value to another shows only when the caller
+    marks it (mark_changed)."""
     mapper = inspect(type(row))
     values: JSONObject = {}
     for attr in mapper.column_attrs:
         key = attr.key
         if key in _NOISE:
             continue
-        values[key] = "[redacted]" if key in redact else jsonable(getattr(row, key))
+        if attr.columns[0].info.get("sensitive"):
+            values[key] = None if getattr(row, key) is None else REDACTED
+        else:
+            values[key] = REDACTED if key in redact else jsonable(getattr(row, key))
     return values
+
+
+def mark_changed(after: JSONObject, before: JSONObject, keys: frozenset[str]) -> JSONObject:
+    """`after` with each redacted key of `keys` that was set before and still is recorded as
+    "[changed]", so the trail shows a new value replaced an old one without showing either."""
+    marked = dict(after)
+    for key in keys:
+        if before.get(key) == REDACTED and after.get(key) == REDACTED:
+            marked[key] = CHANGED
+    return marked
 
 
 def diff(before: JSONObject | None, after: JSONObject | None) -> JSONObject:
@@ -176,8 +198,12 @@ async def record_security_event(
     request_id: str | None = None,
     details: JSONObject | None = None,
 ) -> None:
-    session.add(
-        SecurityAuditLog(
+    # A plain INSERT, without RETURNING: an event filed under dealership 0 (tied to none) is
+    # one the session may add but, rightly, not read back.
+    await session.execute(
+        insert(SecurityAuditLog)
+        .inline()
+        .values(
             dealership_id=dealership_id or 0,
             user_id=user_id,
             event=event,
@@ -188,4 +214,3 @@ async def record_security_event(
             details=details or {},
         )
     )
-    await session.flush()

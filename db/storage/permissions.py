@@ -30,6 +30,10 @@ ACTIONS: dict[str, str] = {
     "node.read": "Look up any record by its global id (node / nodes).",
     "customer.read": "See customers, their notes and history.",
     "customer.write": "Create, edit, archive and restore customers; add notes.",
+    "customer.sensitive.read": "See customers' date of birth, driver's licence, SSN last "
+    "four and income (masked otherwise).",
+    "customer.sensitive.write": "Record or change customers' date of birth, driver's "
+    "licence, SSN last four and income.",
     "user.read": "See the dealership's staff.",
     "user.manage": "Invite staff, change their profiles and roles, (de)activate them and "
     "start password resets.",
@@ -66,6 +70,8 @@ ACTIONS: dict[str, str] = {
 _ALL = frozenset(ACTIONS)
 _MANAGE_ADMIN = frozenset({"user.manage", "permission.manage", "settings.manage"})
 _READS = frozenset(a for a in ACTIONS if a.endswith(".read"))
+# Customer information that identifies a person for credit: managers and admins only.
+_SENSITIVE = frozenset({"customer.sensitive.read", "customer.sensitive.write"})
 
 DEFAULT_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: _ALL,
@@ -97,7 +103,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "rate_request.write",
         }
     ),
-    Role.READ_ONLY: _READS - {"audit.read", "security_audit.read"},
+    Role.READ_ONLY: _READS - {"audit.read", "security_audit.read"} - _SENSITIVE,
 }
 
 
