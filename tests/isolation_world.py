@@ -31,7 +31,7 @@ from graphql import (
     is_required_argument,
 )
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from db.models.enums import Role
 from db.seed import make_vin
@@ -242,7 +242,7 @@ class World:
     b: TenantRecords
     # Values of B's rows that no row of A has (markers, VINs, e-mails, deal numbers...).
     b_values: set[str] = field(default_factory=set)
-    # What the read-only role may do in A (to rewrite it unchanged).
+    # What the read-only role may do in A (updateRolePermissions changes it inside A).
     read_only_actions: list[str] = field(default_factory=list)
 
     def leaks(self, response: object, allowed: Iterable[str] = ()) -> list[str]:
@@ -585,10 +585,10 @@ async def table_rows(engine: AsyncEngine, dealership_id: int) -> dict[str, list[
     return out
 
 
-async def tenant_tables(conn: object) -> list[str]:
+async def tenant_tables(conn: AsyncConnection) -> list[str]:
     """Tables of the public schema holding dealership rows (the dealerships table itself
     and every table with a dealership_id column)."""
-    result = await conn.execute(  # type: ignore[attr-defined]
+    result = await conn.execute(
         text(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND ("

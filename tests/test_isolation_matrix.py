@@ -53,6 +53,7 @@ from tests.isolation_world import (
     TenantRecords,
     World,
     build_world,
+    gid,
     missing_gid,
     mutation_document,
     node_types,
@@ -558,18 +559,18 @@ def read_cases(field_name: str, world: World) -> Iterator[ReadCase]:
 
 
 def normalised(response: dict[str, object], probes: tuple[tuple[str, str], ...]) -> str:
-    """The response with the probed value (B's or the missing one) and its key replaced by
-    a placeholder, and request ids dropped."""
+    """The response with the probed value (B's or the missing one, also as "<Type> <pk>"
+    in a message) replaced by a placeholder, and request ids dropped."""
     text = json.dumps(response, sort_keys=True)
     text = re.sub(r'"requestId": "[^"]*"', '"requestId": "-"', text)
     for b, nobody in probes:
         for value in (b, nobody):
             text = text.replace(value, "<PROBE>")
             try:
-                _, pk = from_global_id(value)
+                type_name, pk = from_global_id(value)
             except ValueError:
                 continue
-            text = re.sub(rf"\b{pk}\b", "<PK>", text)
+            text = re.sub(rf"\b{type_name} {pk}\b", "<PROBE>", text)
     return text
 
 
@@ -710,18 +711,16 @@ def build_input(
     result.update(extra if extra is not None else EXTRA_FIELDS.get(mutation, {}))
     version = input_type.fields.get("version")
     if version is not None and is_non_null_type(version.type):
+        # The version of the record the mutation changes: the one its `id` (or `dealId`)
+        # names; for the dealership's settings, the caller's own.
         versioned = result.get("id") or result.get("dealId")
         if mutation == "updateDealershipSettings":
-            versioned = f"settings:{owner_of(Slot(('version',), 'id')).tenant.dealership_id}"
+            versioned = gid("DealershipSettings", world.a.tenant.dealership_id)
         result["version"] = _version_of(world, str(versioned))
     return result
 
 
 def _version_of(world: World, global_id: str) -> int:
-    if global_id.startswith("settings:"):
-        from tests.isolation_world import gid
-
-        global_id = gid("DealershipSettings", int(global_id.split(":")[1]))
     for records in (world.a, world.b):
         if global_id in records.versions:
             return records.versions[global_id]
@@ -895,10 +894,13 @@ def test_zz_report_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
     """Runs last: the matrix covered every field of the schema."""
     operations = {f"query {q}" for q in QUERY_FIELDS} | {f"mutation {m}" for m in MUTATION_FIELDS}
     missing = sorted(operations - set(RAN))
+    reads = sum(n for op, n in RAN.items() if op.startswith("query "))
+    writes = sum(n for op, n in RAN.items() if op.startswith("mutation "))
     with capsys.disabled():
         print(
-            f"\nisolation matrix: {len(RAN)} operations ({len(QUERY_FIELDS)} queries, "
-            f"{len(MUTATION_FIELDS)} mutations) x {sum(RAN.values())} cases; "
+            f"\nisolation matrix: {len(RAN)} operations x {reads + writes} cases "
+            f"({len(QUERY_FIELDS)} queries: {reads} read cases, own records and B's values "
+            f"against missing ones; {len(MUTATION_FIELDS)} mutations: {writes} write cases); "
             f"fields covered {len(operations) - len(missing)}/{len(operations)}"
         )
     assert not missing, f"not exercised: {missing}"
