@@ -475,6 +475,11 @@ def _nobody(key: str) -> str:
     return NOBODY[key.removeprefix("key:")]
 
 
+# A plain call of node/nodes passes one of A's customers: select that type only (the other
+# Node types have their own cases), which keeps the document small.
+PLAIN_ONLY = {"Customer"}
+
+
 def plain_variables(field_name: str, world: World) -> dict[str, object]:
     """Values for the required arguments, from A's own records."""
     fld = GRAPHQL.query_type.fields[field_name]  # type: ignore[union-attr]
@@ -623,7 +628,9 @@ async def test_query_answers_b_ids_like_missing_ids(
     failures: list[str] = []
     # The plain call, with A's own records: it works, and shows nothing of B's.
     variables = plain_variables(field_name, world)
-    response = await _read(client, world, query_document(field_name, variables, None), variables)
+    response = await _read(
+        client, world, query_document(field_name, variables, PLAIN_ONLY), variables
+    )
     assert "errors" not in response, response
     if leaks := world.leaks(response):
         failures.append(f"plain call leaks {leaks}")
@@ -801,7 +808,7 @@ async def test_after_the_attempts_a_still_sees_nothing_of_b(
     security log included)."""
     for field_name in QUERY_FIELDS:
         variables = plain_variables(field_name, world)
-        doc = query_document(field_name, variables, None)
+        doc = query_document(field_name, variables, PLAIN_ONLY)
         response = await _read(client, world, doc, variables)
         assert "errors" not in response, response
         assert not world.leaks(response), (field_name, world.leaks(response))
