@@ -91,6 +91,7 @@ QUERY_ID_ENTITY: dict[tuple[str, str], str] = {("node", "id"): ANY}
 
 MUTATION_ENTITY: dict[str, str] = {
     "updateCustomer": "Customer",
+    "updateCustomerSensitiveData": "Customer",
     "archiveCustomer": "Customer",
     "restoreCustomer": "Customer",
     "deleteCustomer": "Customer",
@@ -312,6 +313,7 @@ ENUM_VALUES: dict[str, str] = {
 # Optional fields some mutations need to be a real change.
 EXTRA_FIELDS: dict[str, dict[str, object]] = {
     "updateCustomer": {"firstName": "Eve"},
+    "updateCustomerSensitiveData": {"ssnLast4": "1234"},
     "updateUserProfile": {"title": "Probe"},
     "updateFeeTemplate": {"name": "Probe"},
     "updateVehicle": {"mileage": 20001},
@@ -792,7 +794,8 @@ async def test_mutation_refuses_b_ids_and_changes_nothing(
         if changed := _changed(b_before, b_after):
             failures.append(f"{label}: B's {changed} changed")
         a_changed = _changed(a_before, a_after)
-        if a_changed != ["security_audit_logs"] or _count(
+        # One security row, and the head of A's security chain that it moved.
+        if a_changed != ["audit_chain_heads", "security_audit_logs"] or _count(
             a_after["security_audit_logs"]
         ) != 1 + _count(a_before["security_audit_logs"]):
             failures.append(f"{label}: A's tables changed: {a_changed} (expected one security row)")
