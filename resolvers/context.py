@@ -103,6 +103,8 @@ class Context:
                 )
 
         try:
+            if principal is None:
+                await self.db.bind(0, user_id=None, role=None)  # filed under dealership 0
             await self.db.transaction(work)
         except Exception:
             log.exception("could not record security events")

@@ -153,7 +153,9 @@ class AuthService:
             )
 
         try:
-            await self._in(dealership_id, work)
+            # Events of no known dealership are filed under 0, by a session bound to 0 (a
+            # row must be readable by its writer: the ORM reads back its id).
+            await self._in(dealership_id or 0, work)
         except Exception:
             log.exception("could not record a security event", extra={"event": event})
 
