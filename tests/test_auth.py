@@ -155,7 +155,9 @@ async def test_login_returns_a_working_session(
     assert str(stored["client_ip"]) == "127.0.0.1"
 
     row = await user_row(engine, tenant, Role.FINANCE_MANAGER)
-    assert row["last_login_at"] is not None and row["last_login_at"] >= before
+    last_login = row["last_login_at"]
+    assert isinstance(last_login, datetime)
+    assert last_login >= before
     assert row["failed_login_count"] == 0
 
     (event,) = await events(engine, tenant.dealership_id, "auth.login")
