@@ -564,8 +564,15 @@ class AuthService:
         async with db.session() as session:
             candidates = await storage.find_logins(session, email=identity.email)
         active = [c for c in candidates if c.is_active and c.dealership_active]
-        if len(active) != 1:
-            raise InvalidToken(reason="unknown_user" if not active else "ambiguous_user")
+        if len(active) > 1:
+            raise InvalidToken(reason="ambiguous_user")
+        if not active and len(candidates) == 1:
+            (known,) = candidates
+            raise InvalidToken(
+                reason="user_inactive", user_id=known.user_id, dealership_id=known.dealership_id
+            )
+        if not active:
+            raise InvalidToken(reason="unknown_user")
         (user,) = active
         return TokenIdentity(
             token_id=identity.token_id,
