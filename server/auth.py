@@ -16,7 +16,9 @@
 - `authenticate` turns a bearer token into the request's caller: verified by the verifier
   of its algorithm (ours, HS256; or an external provider's, RS256/ES256 via JWKS), then
   confirmed in the database - one statement - as still active, with the role they have now
-  and that role's actions. Whatever fails is a 401, and a row in the security audit log.
+  and that role's actions, and (for tokens of a sign-in) the session still going: logging
+  out, or a detected reuse, ends the access tokens of the session too, not only its refresh
+  tokens. Whatever fails is a 401, and a row in the security audit log.
 
 Every outcome is in the security audit log with the time, user, dealership (0 if unknown),
 client address, user agent and request id; passwords and tokens never are.
@@ -166,7 +168,7 @@ class AuthService:
             return False
         return await asyncio.to_thread(verify_password, password_hash, password)
 
-    def _access_token(self, user: User) -> tuple[str, datetime]:
+    def _access_token(self, user: User, session_id: uuid.UUID) -> tuple[str, datetime]:
         now = datetime.now(UTC)
         token = self.signer.issue(
             user_id=user.id,
@@ -174,6 +176,7 @@ class AuthService:
             role=user.role,
             ttl=self.policy.access_ttl,
             now=now,
+            session_id=session_id,
         )
         return token, now + self.policy.access_ttl
 
@@ -195,7 +198,7 @@ class AuthService:
     def _signed_in(
         self, user: User, issued: storage.IssuedRefreshToken, access: CallerAccess
     ) -> SignedIn:
-        token, expires_at = self._access_token(user)
+        token, expires_at = self._access_token(user, issued.row.family_id)
         return SignedIn(
             access_token=token,
             access_token_expires_at=expires_at,
@@ -534,10 +537,12 @@ class AuthService:
         claimed = identity.role.value if identity.role is not None else None
         await db.bind(identity.dealership_id, user_id=identity.user_id, role=claimed)
         async with db.session() as session:
-            access = await storage.caller_access(session, user_id=identity.user_id)
-        if access is None:
+            access = await storage.caller_access(
+                session, user_id=identity.user_id, session_id=identity.session_id
+            )
+        if access is None or not access.session_live:
             raise InvalidToken(
-                reason="user_inactive",
+                reason="user_inactive" if access is None else "session_ended",
                 user_id=identity.user_id,
                 dealership_id=identity.dealership_id,
             )

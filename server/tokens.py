@@ -64,6 +64,7 @@ class TokenIdentity:
     dealership_id: int | None = None
     role: Role | None = None  # our tokens' claim; the database has the last word
     email: str | None = None
+    session_id: uuid.UUID | None = None  # the sign-in session it belongs to, if any
 
 
 class TokenVerifier(Protocol):
@@ -93,9 +94,12 @@ class TokenSigner:
         role: Role,
         ttl: timedelta,
         now: datetime | None = None,
+        session_id: uuid.UUID | None = None,
     ) -> str:
+        """`session_id`: the sign-in session (refresh-token family) the token belongs to; it
+        stops working when that session ends. Development tokens have none."""
         issued = now or datetime.now(UTC)
-        claims = {
+        claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": str(user_id),
@@ -106,6 +110,8 @@ class TokenSigner:
             "exp": issued + ttl,
             "jti": uuid.uuid4().hex,
         }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenIdentity:
@@ -124,12 +130,14 @@ class TokenSigner:
         except jwt.PyJWTError:
             raise InvalidToken(reason="bad_token") from None
         try:
+            sid = claims.get("sid")
             return TokenIdentity(
                 token_id=str(claims.get("jti", "")),
                 issuer=self.issuer,
                 user_id=int(claims["sub"]),
                 dealership_id=int(claims["dealership_id"]),
                 role=Role(claims["role"]),
+                session_id=None if sid is None else uuid.UUID(str(sid)),
             )
         except (KeyError, ValueError, TypeError):
             raise InvalidToken(reason="bad_claims") from None

@@ -129,6 +129,10 @@ async def test_login_returns_a_working_session(
     # A short-lived signed access token with the claims the API relies on.
     access = str(result["accessToken"])
     claims = jwt.decode(access, options={"verify_signature": False})
+    (stored_family,) = await rows(
+        engine, tenant.dealership_id, "SELECT family_id FROM refresh_tokens"
+    )
+    assert claims["sid"] == str(stored_family["family_id"])  # the session it belongs to
     assert claims["iss"] == client.signer.issuer
     assert claims["aud"] == client.signer.audience
     assert claims["sub"] == str(tenant.users[Role.FINANCE_MANAGER])
@@ -378,6 +382,8 @@ async def test_refresh_rotates_and_reuse_ends_the_session(
         "INVALID_REFRESH_TOKEN",
     )
     assert (await refresh(client, second))["__typename"] == "InvalidRefreshTokenError"
+    # Whoever holds the family's access tokens is out too.
+    assert (await client.post(VIEWER, token=str(rotated["accessToken"]))).status_code == 401
     tokens = await rows(engine, tenant.dealership_id, "SELECT * FROM refresh_tokens ORDER BY id")
     assert [t["revoked_reason"] for t in tokens] == ["rotated", "reuse"]
     # Each presentation of a revoked token is filed; the first ended the live one.
@@ -406,11 +412,17 @@ async def test_logout_ends_the_session(
     tenant = await factory.tenant()
     email = await factory.password(tenant, Role.SALESPERSON)
     token = str((await login(client, email))["refreshToken"])
-    rotated = str((await refresh(client, token))["refreshToken"])
+    renewed = await refresh(client, token)
+    rotated, access = str(renewed["refreshToken"]), str(renewed["accessToken"])
+    assert (await client.post(VIEWER, token=access)).status_code == 200
     out = (await client.data(LOGOUT, {"input": {"refreshToken": rotated}}))["logout"]
     assert out["__typename"] == "LogoutSuccess"
     assert out["signedOutAt"]
     assert (await refresh(client, rotated))["__typename"] == "InvalidRefreshTokenError"
+    # The session's access tokens end with it, not only when they expire.
+    assert (await client.post(VIEWER, token=access)).status_code == 401
+    (ended,) = await events(engine, tenant.dealership_id, "auth.token_rejected")
+    assert ended["details"]["reason"] == "session_ended"  # type: ignore[index]
     assert (
         await scalar(
             engine,

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, func, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import DomainError
@@ -220,20 +220,36 @@ class CallerAccess:
     dealership_id: int
     role: Role
     actions: frozenset[str]
+    # False when the token belongs to a session that has ended (logout, reuse, reset).
+    session_live: bool = True
 
 
-async def caller_access(session: AsyncSession, *, user_id: int) -> CallerAccess | None:
+async def caller_access(
+    session: AsyncSession, *, user_id: int, session_id: uuid.UUID | None = None
+) -> CallerAccess | None:
     """The user of the session's dealership with this id, if they and the dealership are
-    active: their current role and its actions. One statement."""
+    active: their current role and its actions, and whether the sign-in session the token
+    came from (if it names one) still has a refresh token that works. One statement."""
     actions = (
         select(func.array_agg(Permission.action))
         .where(Permission.role == User.role)
         .correlate(User)
         .scalar_subquery()
     )
+    live = (
+        exists()
+        .where(
+            RefreshToken.family_id == session_id,
+            RefreshToken.user_id == User.id,
+            RefreshToken.revoked_at.is_(None),
+        )
+        .correlate(User)
+        if session_id is not None
+        else true()
+    )
     row = (
         await session.execute(
-            select(User.id, User.dealership_id, User.role, actions)
+            select(User.id, User.dealership_id, User.role, actions, live)
             .prefix_with(CALLER_CHECK)
             .join(Dealership, Dealership.id == User.dealership_id)
             .where(User.id == user_id, User.is_active.is_(True), Dealership.is_active.is_(True))
@@ -246,6 +262,7 @@ async def caller_access(session: AsyncSession, *, user_id: int) -> CallerAccess 
         dealership_id=int(row[1]),
         role=Role(row[2]),
         actions=frozenset(row[3] or ()),
+        session_live=bool(row[4]),
     )
 
 
