@@ -2,8 +2,12 @@
 
 Every transaction opened by a TenantDB first runs, in the same round trip, `SET LOCAL ROLE`
 to the application role (which row-level security applies to, even when DATABASE_URL names
-a superuser) and sets `app.dealership_id` for the policies. Both are transaction-local, so a
-pooled connection carries nothing over to the next request.
+a superuser) and sets `app.dealership_id` for the policies, with `app.user_id` and `app.role`
+of the signed-in caller (a salesperson's policies keep them to their own deals). All are
+transaction-local, so a pooled connection carries nothing over to the next request.
+
+Without a caller (sign-in, jobs, tests) `app.user_id` and `app.role` are empty: such a
+session sees what the dealership binding allows, as before roles existed.
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ T = TypeVar("T")
 APP_ROLE = "dealerdesk_app"
 TENANT_SETTING = "app.dealership_id"
 DEALERSHIP_KEY = "dealership_id"
+USER_KEY = "user_id"
+ROLE_KEY = "app_role"
 
-_BIND_READ = text(
-    "SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true)"
-)
-_BIND_UNIT = text(
+_BIND = (
     "SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true),"
+    " set_config('app.user_id', :user, true), set_config('app.role', :app_role, true)"
+)
+_BIND_READ = text(_BIND)
+_BIND_UNIT = text(
+    _BIND + ","
     " set_config('statement_timeout', :timeout, true),"
     " set_config('lock_timeout', :timeout, true),"
     " set_config('idle_in_transaction_session_timeout', :timeout, true)"
@@ -44,7 +52,13 @@ class TenantSession(Session):
 @event.listens_for(TenantSession, "after_begin")
 def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     dealership = session.info.get(DEALERSHIP_KEY)
-    params = {"role": APP_ROLE, "dealership": "" if dealership is None else str(dealership)}
+    user = session.info.get(USER_KEY)
+    params = {
+        "role": APP_ROLE,
+        "dealership": "" if dealership is None else str(dealership),
+        "user": "" if user is None else str(user),
+        "app_role": str(session.info.get(ROLE_KEY) or ""),
+    }
     timeout_ms = session.info.get(TX_TIMEOUT_KEY)
     if timeout_ms is None:
         connection.execute(_BIND_READ, params)
@@ -52,11 +66,19 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
         connection.execute(_BIND_UNIT, {**params, "timeout": str(timeout_ms)})
 
 
-def tenant_session(engine: AsyncEngine, dealership_id: int | None) -> AsyncSession:
+def tenant_session(
+    engine: AsyncEngine,
+    dealership_id: int | None,
+    *,
+    user_id: int | None = None,
+    role: str | None = None,
+) -> AsyncSession:
     session = AsyncSession(
         engine, sync_session_class=TenantSession, expire_on_commit=False, autoflush=True
     )
     session.info[DEALERSHIP_KEY] = dealership_id
+    session.info[USER_KEY] = user_id
+    session.info[ROLE_KEY] = role
     return session
 
 
@@ -68,11 +90,34 @@ class TenantDB:
     which holds a lock for its duration.
     """
 
-    def __init__(self, engine: AsyncEngine, dealership_id: int | None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dealership_id: int | None,
+        *,
+        user_id: int | None = None,
+        role: str | None = None,
+    ) -> None:
         self.dealership_id = dealership_id
-        self._session = tenant_session(engine, dealership_id)
+        self.user_id = user_id
+        self.role = role
+        self._session = tenant_session(engine, dealership_id, user_id=user_id, role=role)
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
+
+    async def bind(
+        self, dealership_id: int | None, *, user_id: int | None, role: str | None
+    ) -> None:
+        """Bind later transactions to another caller (e.g. once a token's user has been
+        confirmed, or signed in). An open read transaction bound otherwise ends first."""
+        if (dealership_id, user_id, role) == (self.dealership_id, self.user_id, self.role):
+            return
+        async with self._lock:
+            await self._session.close()
+            self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
+            self._session.info[DEALERSHIP_KEY] = dealership_id
+            self._session.info[USER_KEY] = user_id
+            self._session.info[ROLE_KEY] = role
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""

@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import TransactionTimeout
+from db.errors import PermissionDenied, TransactionTimeout
 from db.instrumentation import TRANSACTION_RETRIES, TRANSACTIONS
 
 log = logging.getLogger("dealerdesk.transactions")
@@ -26,6 +26,8 @@ DEADLOCK_DETECTED = "40P01"
 QUERY_CANCELED = "57014"  # statement_timeout
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 IDLE_IN_TX_TIMEOUT = "25P03"
+INSUFFICIENT_PRIVILEGE = "42501"
+RLS_REFUSAL = "new row violates row-level security policy"
 
 TX_TIMEOUT_KEY = "tx_timeout_ms"
 
@@ -126,6 +128,10 @@ async def _attempt(
             raise CommitOutcomeUnknown("connection lost during COMMIT") from exc
         if sqlstate(exc) in {QUERY_CANCELED, LOCK_NOT_AVAILABLE, IDLE_IN_TX_TIMEOUT}:
             raise TransactionTimeout(options.timeout) from exc
+        if sqlstate(exc) == INSUFFICIENT_PRIVILEGE and RLS_REFUSAL in str(exc):
+            # A row the caller's policies do not let them write (e.g. a salesperson giving
+            # a deal to someone else): the database's refusal is a permission refusal.
+            raise PermissionDenied("you may not make this change") from exc
         raise
     finally:
         session.info.pop(TX_TIMEOUT_KEY, None)

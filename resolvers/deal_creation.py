@@ -24,11 +24,18 @@ from schema.inputs import provided
 INPUT = ("input",)
 
 
-def request_of(input: CreateDealInput) -> storage.DealRequest:
+def salesperson_of(info: Info, salesperson_id: strawberry.ID | None) -> int:
+    """The deal's salesperson: the one given, or the caller."""
+    if salesperson_id is None:
+        return info.context.require_principal().user_id
+    return decode_id(salesperson_id, "User", field=(*INPUT, "salespersonId"))
+
+
+def request_of(info: Info, input: CreateDealInput) -> storage.DealRequest:
     """Step 1: decode and validate everything before the database is touched."""
     return storage.validate_request(
         vehicle_id=decode_id(input.vehicle_id, "Vehicle", field=(*INPUT, "vehicleId")),
-        salesperson_id=decode_id(input.salesperson_id, "User", field=(*INPUT, "salespersonId")),
+        salesperson_id=salesperson_of(info, input.salesperson_id),
         customer_id=decode_optional_id(input.customer_id, "Customer", field=(*INPUT, "customerId")),
         new_customer=(
             None if input.customer is None else cast(CustomerFields, provided(input.customer))
@@ -45,7 +52,7 @@ async def create_deal(info: Info, input: CreateDealInput) -> CreateDealResult:
     """Open a deal for a customer on a vehicle, atomically: the customer (new or existing),
     the day's next deal number, the deal, the vehicle held (PENDING), the first scenario made
     active and one audit row - or, on any refusal, nothing at all."""
-    request = request_of(input)
+    request = request_of(info, input)
 
     async def work(session: AsyncSession, actor: Actor) -> storage.CreatedDeal:
         return await storage.create_deal(session, actor, request)

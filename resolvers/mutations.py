@@ -3,25 +3,24 @@ writes go through one unit of work with the caller as the audit actor.
 
 A mutation resolver raises `db.errors.DomainError`s (from validation, storage, or itself)
 and returns its success type; `@mutation` turns a refusal into the matching error member of
-the payload union, and files cross-tenant attempts in the security audit log.
+the payload union, and files cross-tenant attempts and permission refusals (rows a policy
+hides from the caller, rules that depend on the row) in the security audit log.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import DomainError, TenantViolation, Unauthenticated
-from db.storage.audit import Actor, record_security_event
+from db.errors import DomainError, PermissionDenied, TenantViolation, Unauthenticated
+from db.storage.audit import Actor
 from db.transactions import TxOptions
 from resolvers.context import Info
+from resolvers.permissions import note_refusal
 from schema.errors import error_from_domain
-
-log = logging.getLogger("dealerdesk.mutations")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,6 +33,8 @@ def actor_of(info: Info) -> Actor:
         dealership_id=principal.dealership_id,
         user_id=principal.user_id,
         request_id=info.context.request_id or None,
+        role=principal.role,
+        actions=info.context.actions,
     )
 
 
@@ -59,37 +60,23 @@ def mutation(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         except DomainError as exc:
             info = cast(Info, kwargs["info"])
             if isinstance(exc, TenantViolation):
-                await _record_violation(info, exc, resolver.__name__)
+                _record_violation(info, exc, resolver.__name__)
+            elif isinstance(exc, PermissionDenied):
+                note_refusal(info, exc)
             return cast(R, error_from_domain(exc))
 
     return wrapper
 
 
-async def _record_violation(info: Info, exc: TenantViolation, operation: str) -> None:
-    context = info.context
-    principal = context.principal
-    request = context.request
-    client = request.client.host if request.client else None
-
-    async def work(session: AsyncSession) -> None:
-        await record_security_event(
-            session,
-            dealership_id=principal.dealership_id if principal else None,
-            user_id=principal.user_id if principal else None,
-            event="tenant.cross_tenant_write",
-            outcome="denied",
-            client_ip=client,
-            user_agent=request.headers.get("user-agent"),
-            request_id=context.request_id or None,
-            details={
-                "operation": operation,
-                "entity": exc.entity,
-                "field": list(exc.field) if exc.field else None,
-            },
-        )
-
-    try:
-        await context.db.transaction(work)
-    except Exception:
-        # The refusal stands either way; losing its log entry must not turn it into a 500.
-        log.exception("could not record a cross-tenant write attempt")
+def _record_violation(info: Info, exc: TenantViolation, operation: str) -> None:
+    """Filed in the security audit log when the operation ends (the refused change itself is
+    rolled back)."""
+    info.context.note_security_event(
+        "tenant.cross_tenant_write",
+        "denied",
+        {
+            "operation": operation,
+            "entity": exc.entity,
+            "field": list(exc.field) if exc.field else None,
+        },
+    )

@@ -1,5 +1,6 @@
 """`node(id:)` and `nodes(ids:)`: any object by its global id, through the request's loaders.
-Each Node type registers how to load it in NODE_LOADERS."""
+Each Node type registers how to load it in NODE_LOADERS, and the action that reading it
+needs in NODE_ACTIONS (a type without one is never returned)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import strawberry
 
 from resolvers.context import Info
 from resolvers.loaders import Loaders
-from resolvers.permissions import requires
+from resolvers.permissions import allows, requires
 from schema.relay import Node, from_global_id
 
 NodeLoader = Callable[[Loaders, int], Awaitable[Node | None]]
@@ -39,15 +40,45 @@ NODE_LOADERS: dict[str, NodeLoader] = {
 }
 
 
+# What the root field of each type asks: node(id:) is no way around it.
+NODE_ACTIONS: dict[str, str] = {
+    "Dealership": "viewer.read",
+    "User": "user.read",
+    "Customer": "customer.read",
+    "CustomerNote": "customer.read",
+    "Vehicle": "vehicle.read",
+    "DealershipSettings": "settings.read",
+    "FeeTemplate": "fee.read",
+    "Appointment": "appointment.read",
+    "QuickQuote": "quote.read",
+    "QuickQuoteContact": "quote.read",
+    "Deal": "deal.read",
+    "DealScenario": "deal.read",
+    "TradeVehicle": "deal.read",
+    "TaxJurisdiction": "tax.read",
+    "Lender": "lender.read",
+    "LenderProgram": "lender.read",
+    "RateRequest": "rate_request.read",
+    "LenderDecision": "rate_request.read",
+    "AuditLog": "audit.read",
+    "SecurityAuditLog": "security_audit.read",
+}
+
+
 async def node(info: Info, id: strawberry.ID) -> Node | None:
-    """The object with this id, or null if there is none you can see."""
+    """The object with this id, or null if there is none you can see (or your role may
+    not read its type)."""
     info.context.require_principal()
     try:
         type_name, pk = from_global_id(id)
     except ValueError:
         return None
     load = NODE_LOADERS.get(type_name)
-    return None if load is None else await load(info.context.loaders, pk)
+    if load is None:
+        return None
+    if not allows(info, NODE_ACTIONS.get(type_name, f"{type_name}.unreadable"), type=type_name):
+        return None
+    return await load(info.context.loaders, pk)
 
 
 async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:

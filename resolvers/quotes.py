@@ -13,6 +13,7 @@ from db.storage.customers import CustomerFields
 from db.storage.deal_creation import CREATE_DEAL_TX
 from db.storage.pagination import PageArgs
 from resolvers.context import Info
+from resolvers.deal_creation import salesperson_of
 from resolvers.ids import decode_id, decode_optional_id
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
@@ -184,7 +185,7 @@ class QuickQuoteQuery:
 async def convert_quick_quote(info: Info, input: ConvertQuickQuoteInput) -> ConvertQuickQuoteResult:
     """Turn a draft or sent quote into a deal, atomically (see createDeal)."""
     quote_id = decode_id(input.id, "QuickQuote", field=(*INPUT, "id"))
-    salesperson_id = decode_id(input.salesperson_id, "User", field=(*INPUT, "salespersonId"))
+    salesperson_id = salesperson_of(info, input.salesperson_id)
     customer_id = decode_optional_id(input.customer_id, "Customer", field=(*INPUT, "customerId"))
     new_customer = (
         None if input.customer is None else cast(CustomerFields, provided(input.customer))

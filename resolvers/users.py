@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.errors import ValidationFailed
 from db.storage import users as storage
 from db.storage.audit import Actor
+from db.storage.auth import token_dealership
 from db.storage.pagination import PageArgs
 from db.tenant import TenantDB
 from resolvers.context import Info
@@ -203,7 +204,7 @@ async def request_password_reset(
 async def reset_password(info: Info, input: ResetPasswordInput) -> ResetPasswordResult:
     """Set a new password with a token from an invitation or a reset. No sign-in needed."""
     storage.check_new_password(input.new_password, field=(*INPUT, "newPassword"))
-    dealership_id = storage.token_dealership(input.token)
+    dealership_id = token_dealership(input.token)
     if dealership_id is None:
         raise ValidationFailed(
             "this password link is not valid", field=(*INPUT, "token"), code="INVALID_TOKEN"

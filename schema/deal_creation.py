@@ -89,8 +89,10 @@ class DealScenarioValuesInput:
 @strawberry.input
 class CreateDealInput:
     vehicle_id: strawberry.ID = strawberry.field(description="An AVAILABLE vehicle.")
-    salesperson_id: strawberry.ID = strawberry.field(
-        description="An active salesperson, sales manager or finance manager."
+    salesperson_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An active salesperson, sales manager or finance manager; default: you. "
+        "Someone else only if your role may assign deals (deal.assign).",
     )
     customer_id: strawberry.ID | None = strawberry.field(
         default=None, description="An existing customer. Give this or `customer`."

@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from db.storage.deals import EDITABLE_STATUSES, DealOrderField
+from db.storage.permissions import VIEW_GROSS
 from resolvers.context import Info
+from resolvers.permissions import sensitive
 from schema.enums import DealStatus
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
 from schema.scalars import Money
 from schema.scenarios import DealScenario
+from schema.scenarios import gross_profit as scenario_gross_profit
 from schema.trade_vehicles import TradeVehicle
 
 if TYPE_CHECKING:
@@ -92,6 +95,17 @@ class Deal(Node):
         if self.active_scenario_id is None:
             return None
         return await info.context.loaders.deal_scenario.load(self.active_scenario_id)
+
+    @strawberry.field(
+        description="Front gross of the active scenario (see DealScenario.grossProfit). Null "
+        "without an active scenario, and for roles without deal.view_gross.",
+        extensions=sensitive(VIEW_GROSS),
+    )
+    async def gross_profit(self, info: Info) -> Money | None:
+        if self.active_scenario_id is None:
+            return None
+        scenario = await info.context.loaders.deal_scenario.load(self.active_scenario_id)
+        return None if scenario is None else await scenario_gross_profit(info, scenario)
 
     @strawberry.field(description="All its scenarios, oldest first.")
     async def scenarios(self, info: Info) -> list[DealScenario]:

@@ -249,7 +249,9 @@ UpdateQuickQuoteResult = Annotated[
 class ConvertQuickQuoteInput:
     id: strawberry.ID
     version: int = strawberry.field(description="The version you read.")
-    salesperson_id: strawberry.ID
+    salesperson_id: strawberry.ID | None = strawberry.field(
+        default=None, description="As in createDeal: default you."
+    )
     customer_id: strawberry.ID | None = None
     customer: NewCustomerInput | None = None
 

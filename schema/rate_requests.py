@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from db.storage.permissions import VIEW_GROSS
 from resolvers.context import Info
+from resolvers.permissions import sensitive
 from schema.enums import LenderDecisionType, RateRequestStatus
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node
@@ -74,13 +76,16 @@ class LenderDecision(Node):
     approved_amount: Money | None
     apr: Decimal | None = strawberry.field(description="Contract APR in percent.")
     buy_rate: Decimal | None = strawberry.field(
-        description="The lender's rate in percent, before the dealer's markup."
+        description="The lender's rate in percent, before the dealer's markup (with the APR, "
+        "it gives the reserve away). Null for roles without deal.view_gross.",
+        extensions=sensitive(VIEW_GROSS),
     )
     dealer_reserve: Money | None = strawberry.field(
         description=(
             "What the dealer earns on the markup: 70% of the difference between the finance "
-            "charges at the APR and at the buy rate. Sensitive."
-        )
+            "charges at the APR and at the buy rate. Null for roles without deal.view_gross."
+        ),
+        extensions=sensitive(VIEW_GROSS),
     )
     term_months: int | None
     monthly_payment: Money | None

@@ -10,6 +10,7 @@ from strawberry.tools import merge_types
 
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.audit import AuditQuery
+from resolvers.auth import AuthMutation
 from resolvers.customers import CustomerMutation, CustomerQuery
 from resolvers.deal_creation import DealCreationMutation
 from resolvers.deal_lifecycle import DealLifecycleMutation
@@ -56,6 +57,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
+        AuthMutation,
         CustomerMutation,
         UserMutation,
         PermissionMutation,

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from db.storage.permissions import VIEW_GROSS
 from db.storage.scenarios import parse_fees
 from db.types import JSONValue
 from resolvers.context import Info
+from resolvers.permissions import sensitive
 from schema.enums import DealType, FeeKind
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node
@@ -91,6 +93,28 @@ class DealScenario(Node):
     @strawberry.field
     async def deal(self, info: Info) -> Annotated[Deal, strawberry.lazy("schema.deals")]:
         return await info.context.loaders.deal.load_one(self.deal_id)
+
+    @strawberry.field(
+        description=(
+            "Front gross: the scenario's vehicle price minus what the dealership has in the "
+            "deal's vehicle (trade-ins and finance income not included). Null for roles "
+            "without deal.view_gross."
+        ),
+        extensions=sensitive(VIEW_GROSS),
+    )
+    async def gross_profit(self, info: Info) -> Money | None:
+        return await gross_profit(info, self)
+
+
+async def gross_profit(info: Info, scenario: DealScenario) -> Money | None:
+    """The scenario's vehicle price minus its deal's vehicle's cost (two batched loads)."""
+    deal = await info.context.loaders.deal.load(scenario.deal_id)
+    if deal is None:
+        return None
+    vehicle = await info.context.loaders.vehicle.load(deal.vehicle_id)
+    if vehicle is None or vehicle.cost is None:
+        return None
+    return Money(scenario.vehicle_price - vehicle.cost)
 
 
 @strawberry.input(

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from db.models.enums import VehicleCondition, VehicleStatus
+from db.storage.permissions import VIEW_GROSS
 from db.storage.vehicles import VehicleOrderField
 from resolvers.context import Info
+from resolvers.permissions import sensitive
 from schema.errors import CommonErrors, VersionConflictError
 from schema.relay import Node, OrderDirection
 from schema.scalars import Money
@@ -43,7 +45,11 @@ class Vehicle(Node):
     exterior_color: str | None
     interior_color: str | None
     mileage: int = strawberry.field(description="Odometer reading in miles.")
-    cost: Money = strawberry.field(description="What the dealership has in the vehicle.")
+    cost: Money | None = strawberry.field(
+        description="What the dealership has in the vehicle. Null for roles without "
+        "deal.view_gross.",
+        extensions=sensitive(VIEW_GROSS),
+    )
     list_price: Money = strawberry.field(description="The advertised price.")
     msrp: Money | None = strawberry.field(description="Manufacturer's suggested retail price.")
     status: VehicleStatus
@@ -85,14 +91,18 @@ class InventoryStatusSummary:
     status: VehicleStatus
     count: int
     total_list_price: Money
-    total_cost: Money
+    total_cost: Money | None = strawberry.field(
+        description="Null for roles without deal.view_gross.", extensions=sensitive(VIEW_GROSS)
+    )
 
 
 @strawberry.type(description="The whole inventory, sold vehicles included, and per status.")
 class InventorySummary:
     total_count: int
     total_list_price: Money
-    total_cost: Money
+    total_cost: Money | None = strawberry.field(
+        description="Null for roles without deal.view_gross.", extensions=sensitive(VIEW_GROSS)
+    )
     by_status: list[InventoryStatusSummary] = strawberry.field(
         description="Every status, in a fixed order, zeros included."
     )

@@ -21,10 +21,11 @@ from db.crypto import FieldCipher
 from db.engine import PoolConfig, create_engine, dispose, warm
 from db.migrate import current_revision, head_revision
 from schema.root import schema
+from server.auth import AuthPolicy, AuthService
 from server.config import Settings
 from server.http import GraphQLEndpoint, HTTPOptions
 from server.logs import request_id_from, request_id_var
-from server.tokens import TokenSigner
+from server.tokens import JWKSTokenVerifier, LocalTokenVerifier, TokenSigner, TokenVerifier
 
 log = logging.getLogger("dealerdesk.app")
 
@@ -35,6 +36,7 @@ class AppState:
     engine: AsyncEngine
     signer: TokenSigner
     cipher: FieldCipher  # sensitive customer data (db/crypto.py)
+    auth: AuthService
 
 
 def pool_config(settings: Settings, database_url: str) -> PoolConfig:
@@ -56,6 +58,22 @@ def signer_for(settings: Settings) -> TokenSigner:
         issuer=settings.auth_token_issuer,
         audience=settings.auth_token_audience,
     )
+
+
+def verifiers_for(settings: Settings, signer: TokenSigner) -> list[TokenVerifier]:
+    """Our own tokens, and an external provider's when AUTH_JWKS_URL is set."""
+    verifiers: list[TokenVerifier] = [LocalTokenVerifier(signer)]
+    if settings.auth_jwks_url is not None:
+        assert settings.auth_external_issuer
+        assert settings.auth_external_audience
+        verifiers.append(
+            JWKSTokenVerifier.from_url(
+                settings.auth_jwks_url,
+                issuer=settings.auth_external_issuer,
+                audience=settings.auth_external_audience,
+            )
+        )
+    return verifiers
 
 
 def dev_token_ttl(settings: Settings) -> timedelta:
@@ -125,11 +143,16 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(pool_config(settings, database_url))
+        signer = signer_for(settings)
+        auth = AuthService(
+            engine, signer, verifiers_for(settings, signer), AuthPolicy.from_settings(settings)
+        )
         app.state.dealerdesk = AppState(
             settings=settings,
             engine=engine,
-            signer=signer_for(settings),
+            signer=signer,
             cipher=FieldCipher(settings.data_keyring()),
+            auth=auth,
         )
         try:
             await warm(engine, settings.db_pool_min)

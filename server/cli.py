@@ -18,8 +18,11 @@ DEMO_HINT = """
 Demo users (password for all: {password}):
 {accounts}
 
-Make a token:   dealerdesk token manager@demo.example
-In GraphiQL (http://{host}:{port}/graphql) open the Headers tab and paste:
+Sign in from GraphiQL (http://{host}:{port}/graphql) with the login mutation, e.g.
+  mutation {{ login(input: {{email: "manager@demo.example", password: "{password}"}})
+    {{ ... on LoginSuccess {{ accessToken }} }} }}
+or make a development token:   dealerdesk token manager@demo.example
+then open the Headers tab and paste:
   {{"Authorization": "Bearer <token>"}}
 """
 

@@ -49,7 +49,16 @@ class Settings(BaseSettings):
     auth_token_issuer: str = "dealerdesk"  # noqa: S105 - a name, not a secret
     auth_token_audience: str = "dealerdesk-api"  # noqa: S105
     auth_access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
+    auth_refresh_token_ttl_seconds: int = Field(30 * 86_400, ge=300, le=365 * 86_400)
+    # Consecutive failed sign-ins that lock an account, and for how long.
+    auth_max_failed_logins: int = Field(5, ge=1, le=100)
+    auth_lockout_seconds: int = Field(900, ge=1, le=86_400)
     dev_token_ttl_seconds: int = Field(30 * 86_400, ge=60)
+    # An external identity provider (optional): RS256/ES256 tokens signed by a key of this
+    # JWKS, with this issuer and audience, whose `email` names exactly one active user.
+    auth_jwks_url: str | None = None
+    auth_external_issuer: str | None = None
+    auth_external_audience: str | None = None
 
     # Encryption of sensitive customer data at rest (db/crypto.py): the current key, base64
     # of 32 bytes, and its version (stored with every value). Keys of earlier versions stay
@@ -97,10 +106,28 @@ class Settings(BaseSettings):
         _parse_old_keys(value.get_secret_value())
         return value
 
+    @field_validator("auth_jwks_url")
+    @classmethod
+    def _check_jwks_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
     @model_validator(mode="after")
     def _check_pool(self) -> Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        if self.auth_jwks_url is not None:
+            if not self.auth_external_issuer or not self.auth_external_audience:
+                raise ValueError(
+                    "AUTH_JWKS_URL needs AUTH_EXTERNAL_ISSUER and AUTH_EXTERNAL_AUDIENCE"
+                )
+            if self.auth_external_issuer == self.auth_token_issuer:
+                raise ValueError("AUTH_EXTERNAL_ISSUER must differ from AUTH_TOKEN_ISSUER")
+            if self.is_production and not self.auth_jwks_url.startswith("https://"):
+                raise ValueError("AUTH_JWKS_URL must be https:// when APP_ENV=production")
         if self.app_env is Environment.PRODUCTION:
             if self.auth_token_secret is None:
                 raise ValueError("AUTH_TOKEN_SECRET is required when APP_ENV=production")

@@ -5,7 +5,8 @@
   run a mutation (those cannot be sent without a CORS preflight).
 - The response is `application/graphql-response+json` when the client asks for it (request
   errors then answer 400 without `data`), otherwise `application/json` (always 200).
-- Bearer tokens are verified before anything runs; a bad token answers 401.
+- Bearer tokens are verified, and their user confirmed in the database (still active, with
+  the role they have now), before anything runs; a bad token answers 401 and is audited.
 - Batched requests (a JSON array) are refused unless enabled.
 """
 
@@ -26,12 +27,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from db.storage.auth import ClientInfo
 from db.tenant import TenantDB
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.root import DealerdeskSchema
+from server.auth import AuthService
 from server.logs import request_id_var
-from server.tokens import InvalidToken, Principal, TokenSigner
+from server.tokens import InvalidToken, Principal
 
 log = logging.getLogger("dealerdesk.http")
 
@@ -184,15 +187,22 @@ class GraphQLEndpoint:
                     406, f"answers are {JSON} or {GRAPHQL_RESPONSE}", code="NOT_ACCEPTABLE"
                 )
             params = await self._read(request)
-            principal = self._authenticate(request)
         except RequestError as exc:
-            return self._respond(
-                _error_body(exc.message, exc.code, request_id),
-                exc.status,
-                media or JSON,
-                exc.headers,
-            )
-        return await self._execute(request, params, principal, media, request_id)
+            return self._error(exc, request_id, media or JSON)
+        db = TenantDB(request.app.state.dealerdesk.engine, None)
+        try:
+            try:
+                principal, actions = await self._authenticate(request, db, request_id)
+            except RequestError as exc:
+                return self._error(exc, request_id, media)
+            return await self._execute(request, params, principal, actions, db, media, request_id)
+        finally:
+            await db.close()
+
+    def _error(self, exc: RequestError, request_id: str, media: str) -> Response:
+        return self._respond(
+            _error_body(exc.message, exc.code, request_id), exc.status, media, exc.headers
+        )
 
     async def _read(self, request: Request) -> GraphQLParams:
         if request.method == "GET":
@@ -235,16 +245,21 @@ class GraphQLEndpoint:
             raise RequestError(400, "the request body is not valid JSON") from None
         return _params(data)
 
-    def _authenticate(self, request: Request) -> Principal | None:
+    async def _authenticate(
+        self, request: Request, db: TenantDB, request_id: str
+    ) -> tuple[Principal | None, frozenset[str]]:
+        """The caller, confirmed, with their role's actions; `db` is bound to them."""
         header = request.headers.get("authorization")
         if header is None:
-            return None
-        signer: TokenSigner = request.app.state.dealerdesk.signer
-        scheme, _, token = header.partition(" ")
+            return None, frozenset()
+        auth: AuthService = request.app.state.dealerdesk.auth
+        client = ClientInfo(
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            request_id=request_id or None,
+        )
         try:
-            if scheme.lower() != "bearer" or not token.strip():
-                raise InvalidToken("use an `Authorization: Bearer <token>` header")
-            return signer.verify(token.strip())
+            return await auth.authenticate(db, header, client)
         except InvalidToken as exc:
             raise RequestError(
                 401,
@@ -260,11 +275,11 @@ class GraphQLEndpoint:
         request: Request,
         params: GraphQLParams,
         principal: Principal | None,
+        actions: frozenset[str],
+        db: TenantDB,
         media: str,
         request_id: str,
     ) -> Response:
-        state = request.app.state.dealerdesk
-        db = TenantDB(state.engine, principal.dealership_id if principal else None)
         context = Context(
             request=request,
             response=None,
@@ -272,6 +287,7 @@ class GraphQLEndpoint:
             principal=principal,
             db=db,
             loaders=Loaders(db),
+            actions=actions,
         )
         allowed = (
             {OperationType.QUERY}
@@ -295,6 +311,7 @@ class GraphQLEndpoint:
                 {"Allow": "POST"},
             )
         finally:
+            await context.flush_security_events()
             await db.close()
 
         body: dict[str, object] = {}

@@ -77,6 +77,20 @@ def database_url(server_url: str) -> Iterator[str]:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id still, but with the smallest cost: tests sign in hundreds of times and must
+    not spend seconds on each (production keeps argon2-cffi's RFC 9106 parameters)."""
+    from argon2 import PasswordHasher
+
+    from server import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(

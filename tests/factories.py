@@ -412,3 +412,30 @@ class Factory:
 
         await self.run(tenant.dealership_id, work)
         return lender.id
+
+    # --- sign-in ---------------------------------------------------------------------------
+
+    async def password(
+        self, tenant: Tenant, role: Role, password: str = "correct horse battery"
+    ) -> str:
+        """Give the tenant's user of `role` a password (Argon2id, as resetPassword stores it);
+        returns their e-mail address."""
+        from sqlalchemy import select
+
+        from server.passwords import hash_password
+
+        hashed = _password_hashes.get(password)
+        if hashed is None:
+            hashed = _password_hashes[password] = hash_password(password)
+        emails: list[str] = []
+
+        async def work(session: AsyncSession) -> None:
+            user = (await session.scalars(select(User).where(User.id == tenant.users[role]))).one()
+            user.password_hash = hashed
+            emails.append(user.email)
+
+        await self.run(tenant.dealership_id, work)
+        return emails[0]
+
+
+_password_hashes: dict[str, str] = {}

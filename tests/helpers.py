@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.storage.auth import CALLER_CHECK
 from db.tenant import TenantDB
 from schema.relay import from_global_id
 
@@ -50,8 +51,11 @@ class StatementLog:
 
     @property
     def data_statements(self) -> list[str]:
-        """Statements other than the per-transaction tenant binding."""
-        return [s for s in self.statements if "set_config('role'" not in s]
+        """Statements other than the per-transaction tenant binding and the per-request
+        check of the caller (server.auth)."""
+        return [
+            s for s in self.statements if "set_config('role'" not in s and CALLER_CHECK not in s
+        ]
 
 
 @contextmanager

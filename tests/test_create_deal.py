@@ -283,8 +283,10 @@ async def test_refusals_of_salesperson_vehicle_and_dealership(
     await factory.run(
         tenant.dealership_id, lambda s: s.execute(text("UPDATE dealerships SET is_active = false"))
     )
-    closed = await create(client, tenant, deal_input(tenant, vehicle))
-    assert (closed["__typename"], closed["code"]) == ("ValidationError", "DEALERSHIP_INACTIVE")
+    # An inactive dealership's staff are signed out: their tokens no longer get them in.
+    closed = await client.post(CREATE, {"input": deal_input(tenant, vehicle)}, token=tenant.token)
+    assert closed.status_code == 401
+    assert closed.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await snapshot_counts(engine, tenant) == before
 
 

@@ -95,7 +95,11 @@ def test_default_role_sets() -> None:
     everything = set(ACTIONS)
     manage_admin = {"user.manage", "permission.manage", "settings.manage"}
     assert DEFAULT_ROLE_PERMISSIONS[Role.ADMIN] == everything
-    assert DEFAULT_ROLE_PERMISSIONS[Role.SALES_MANAGER] == everything - manage_admin
+    # Managers edit permissions (without being able to grant what they lack themselves).
+    assert DEFAULT_ROLE_PERMISSIONS[Role.SALES_MANAGER] == everything - {
+        "user.manage",
+        "settings.manage",
+    }
     finance = DEFAULT_ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
     assert {"lender.manage", "rate_request.write", "deal.view_gross"} <= finance
     assert "deal.unwind" not in finance

@@ -559,11 +559,11 @@ async def test_update_preferences_replaces_the_object(
     gid = _gid(tenant, Role.SALESPERSON)
     prefs = {"theme": "dark", "columns": ["stock", "price"], "pageSize": 50, "beta": None}
     data = await client.data(
-        PREFERENCES, {"input": {"id": gid, "preferences": prefs}}, token=tenant.token
+        PREFERENCES, {"input": {"id": gid, "preferences": prefs}}, token=_admin(tenant)
     )
     assert data["updateUserPreferences"]["user"]["preferences"] == prefs
     replaced = await client.data(
-        PREFERENCES, {"input": {"id": gid, "preferences": {"theme": "light"}}}, token=tenant.token
+        PREFERENCES, {"input": {"id": gid, "preferences": {"theme": "light"}}}, token=_admin(tenant)
     )
     assert replaced["updateUserPreferences"]["user"]["preferences"] == {"theme": "light"}
     stored = await scalar(
@@ -592,7 +592,7 @@ async def test_update_preferences_validation(
         await client.data(
             PREFERENCES,
             {"input": {"id": _gid(tenant, Role.SALESPERSON), "preferences": preferences}},
-            token=tenant.token,
+            token=_admin(tenant),
         )
     )["updateUserPreferences"]
     assert (result["__typename"], result["code"], result["field"]) == (
@@ -611,7 +611,7 @@ async def test_preferences_of_exactly_the_limits_are_accepted(
     ok = await client.data(
         PREFERENCES,
         {"input": {"id": _gid(tenant, Role.SALESPERSON), "preferences": fifty}},
-        token=tenant.token,
+        token=_admin(tenant),
     )
     assert ok["updateUserPreferences"]["__typename"] == "UpdateUserPreferencesSuccess"
     padding = 8 * 1024 - len(json.dumps({"blob": ""}, separators=(",", ":")))
@@ -619,7 +619,7 @@ async def test_preferences_of_exactly_the_limits_are_accepted(
     ok = await client.data(
         PREFERENCES,
         {"input": {"id": _gid(tenant, Role.SALESPERSON), "preferences": eight_kb}},
-        token=tenant.token,
+        token=_admin(tenant),
     )
     assert ok["updateUserPreferences"]["__typename"] == "UpdateUserPreferencesSuccess"
 
@@ -638,9 +638,10 @@ async def test_deactivate_and_reactivate(
     assert off["__typename"] == "DeactivateUserSuccess"
     assert off["user"]["isActive"] is False
     assert off["user"]["deactivatedAt"] is not None
-    # The deactivated user's token no longer gets them in.
-    refused = await client.execute("{ viewer { role } }", token=tenant.tokens[Role.SALESPERSON])
-    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The deactivated user's token no longer gets them in: refused before anything runs.
+    refused = await client.post("{ viewer { role } }", token=tenant.tokens[Role.SALESPERSON])
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # Deactivating twice changes nothing more.
     await client.data(DEACTIVATE, {"input": {"id": gid}}, token=_admin(tenant))
     assert len(await _audit(engine, tenant, "user.deactivate")) == 1
@@ -666,6 +667,24 @@ async def test_no_one_deactivates_themselves_or_the_last_admin(
         "ValidationError",
         "CANNOT_DEACTIVATE_SELF",
         ["input", "id"],
+    )
+    # Only admins manage users by default: a sales manager is refused outright...
+    refused = (
+        await client.data(
+            DEACTIVATE, {"input": {"id": _gid(tenant, Role.ADMIN)}}, token=tenant.token
+        )
+    )["deactivateUser"]
+    assert (refused["__typename"], refused["code"]) == ("PermissionDeniedError", "FORBIDDEN")
+    # ...and, given user.manage, still cannot remove the last active admin.
+    await factory.run(
+        tenant.dealership_id,
+        lambda s: s.execute(
+            text(
+                "INSERT INTO permissions (dealership_id, role, action) "
+                "VALUES (:d, 'sales_manager', 'user.manage')"
+            ),
+            {"d": tenant.dealership_id},
+        ),
     )
     last_admin = (
         await client.data(

@@ -10,7 +10,7 @@ from db.models.fees import FeeTemplate
 from db.models.lenders import Lender, LenderDecision, LenderProgram, RateRequest
 from db.models.quotes import QuickQuote, QuickQuoteContact
 from db.models.taxes import TaxJurisdiction
-from db.models.users import PasswordResetToken, Permission, User
+from db.models.users import PasswordResetToken, Permission, RefreshToken, User
 from db.models.vehicles import Vehicle
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "QuickQuote",
     "QuickQuoteContact",
     "RateRequest",
+    "RefreshToken",
     "SecurityAuditLog",
     "TaxJurisdiction",
     "TradeVehicle",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+import uuid
+
+from sqlalchemy import ForeignKey, Index, Integer, PrimaryKeyConstraint, Text, Uuid, func, text
+from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, BigId, TenantMixin, Timestamp, Timestamps, tenant_fk
@@ -44,6 +46,34 @@ class PasswordResetToken(TenantMixin, Base):
     created_at: Mapped[Timestamp] = mapped_column(server_default=func.now())
     expires_at: Mapped[Timestamp]
     used_at: Mapped[Timestamp | None]
+
+
+class RefreshToken(TenantMixin, Base):
+    """One refresh token of a sign-in. Each use replaces it with a new one of the same
+    family; presenting a replaced one again revokes the family (see db.storage.auth)."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        tenant_fk("replaced_by_id", "refresh_tokens", ondelete="SET NULL"),
+        Index("uq_refresh_tokens_token_hash", "token_hash", unique=True),
+        Index("ix_refresh_tokens_family", "dealership_id", "family_id"),
+        Index("ix_refresh_tokens_user", "dealership_id", "user_id"),
+    )
+
+    user_id: Mapped[BigId]
+    # SHA-256 of the token: a database leak must not hand out working sessions.
+    token_hash: Mapped[str] = mapped_column(Text)
+    # Every token descended from one sign-in shares its family.
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    issued_at: Mapped[Timestamp] = mapped_column(server_default=func.now())
+    expires_at: Mapped[Timestamp]
+    revoked_at: Mapped[Timestamp | None]
+    # rotated | reuse | logout | user_deactivated | password_reset | user_inactive
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by_id: Mapped[BigId | None]
+    client_ip: Mapped[str | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(Text)
 
 
 class Permission(Base):

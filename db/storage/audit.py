@@ -13,6 +13,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AuditLog, Base, SecurityAuditLog
+from db.models.enums import Role
 from db.types import JSONObject, JSONValue
 
 # Bookkeeping columns whose change says nothing a reviewer needs.
@@ -21,11 +22,18 @@ _NOISE = frozenset({"updated_at", "created_at"})
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change: the signed-in user of a dealership, in a request."""
+    """Who makes a change: the signed-in user of a dealership, in a request, with the actions
+    their role may take (for the few rules that depend on the row, e.g. cancelling an
+    approved deal; which root fields a role may call is checked before any of this runs)."""
 
     dealership_id: int
     user_id: int | None
     request_id: str | None = None
+    role: Role | None = None
+    actions: frozenset[str] = frozenset()
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
 
 
 def jsonable(value: object) -> JSONValue:

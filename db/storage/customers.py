@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Literal, TypedDict
 
 from sqlalchemy import ColumnElement, Select, Text, cast, func, literal, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -404,7 +405,19 @@ async def delete_customer(
             field=(*path, "id"),
             code="CUSTOMER_HAS_HISTORY",
         )
-    await delete_and_record(session, actor, customer, action="customer.delete", entity_type=ENTITY)
+    try:
+        async with session.begin_nested():
+            await delete_and_record(
+                session, actor, customer, action="customer.delete", entity_type=ENTITY
+            )
+    except IntegrityError:
+        # Records the caller may not see (a salesperson sees only their own deals) still
+        # refer to the customer: the foreign keys refuse the delete.
+        raise ValidationFailed(
+            "this customer has history: archive them instead",
+            field=(*path, "id"),
+            code="CUSTOMER_HAS_HISTORY",
+        ) from None
 
 
 async def delete_note(

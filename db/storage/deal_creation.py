@@ -5,7 +5,8 @@ failures, with a 10 second deadline); any refusal rolls everything back:
 
  1. validate the input, before touching the database (validate_request);
  2. the caller's dealership exists and is active;
- 3. the salesperson exists, is active and is the dealership's;
+ 3. the salesperson exists, is active and is the dealership's (someone other than the
+    caller only for callers who may assign deals, deal.assign);
  4. the existing customer (the dealership's own), or a new one (reusing a customer of the
     dealership with the same e-mail instead of making a duplicate);
  5. the deal number YYYY-MMDD-XXXX of the dealership's local day;
@@ -28,7 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import DomainError, NotFound, ValidationFailed
+from db.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from db.models import Customer, Deal, Dealership, DealershipSettings, Vehicle
 from db.models.enums import DealStatus, VehicleStatus
 from db.storage import scenarios
@@ -47,6 +48,7 @@ CREATE_DEAL_TX = TxOptions(isolation=Isolation.READ_COMMITTED, timeout=10.0, max
 LIVE_VEHICLE_INDEX = "uq_deals_live_vehicle"
 DEAL_NUMBER_CONSTRAINT = "uq_deals_dealership_id_deal_number"
 VEHICLE_FOREIGN_KEY = "fk_deals_vehicle_id"
+ASSIGN = "deal.assign"
 # A deal number taken outside dealerdesk (an import, say) is skipped this many times.
 NUMBER_COLLISION_ATTEMPTS = 3
 
@@ -153,7 +155,13 @@ async def create_deal(
         raise NotFound("DealershipSettings", actor.dealership_id)
     await checkpoint(2)
 
-    # 3. The salesperson: the dealership's, active, selling.
+    # 3. The salesperson: the dealership's, active, selling; another than the caller only
+    # if they may hand deals to others.
+    if request.salesperson_id != actor.user_id and not actor.may(ASSIGN):
+        raise PermissionDenied(
+            f"you can open deals only for yourself ({ASSIGN} gives a deal to someone else)",
+            field=("input", "salespersonId"),
+        )
     await require_staff(
         session,
         request.salesperson_id,

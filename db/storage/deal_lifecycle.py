@@ -4,6 +4,10 @@ a deal to another vehicle.
     open -> pending_approval -> approved -> contracted -> delivered -> unwound
     open | pending_approval | approved | contracted -> lost | cancelled -> open (reopen)
 
+Moving a deal on from approved (contract, deliver) needs deal.approve, unwinding deal.unwind
+(each mutation declares it); closing an approved or contracted deal (lost, cancelled) is
+also past approval, so it too needs deal.approve - a rule of the deal's status, checked here.
+
 The vehicle is pending while a live deal holds it, sold once delivered, and available again
 when its deal is lost, cancelled or unwound - unless another live deal holds it. Every write
 locks the deal first and then its vehicle(s), in id order, so writers never deadlock.
@@ -19,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import DomainError, ValidationFailed
+from db.errors import DomainError, PermissionDenied, ValidationFailed
 from db.models import Deal, DealScenario, Vehicle
 from db.models.deals import LIVE_DEAL_STATUSES
 from db.models.enums import DealStatus, DealType, VehicleStatus
@@ -31,6 +35,9 @@ from db.storage.vehicles import live_deal_number, violated_constraint
 from db.validation import optional_text
 
 LIVE = frozenset(LIVE_DEAL_STATUSES)
+# Statuses past approval: only managers (deal.approve) change them.
+PAST_APPROVAL = frozenset({DealStatus.APPROVED, DealStatus.CONTRACTED})
+APPROVE = "deal.approve"
 
 
 class Transition(StrEnum):
@@ -170,6 +177,12 @@ async def transition(
     check_version(deal, version, entity=ENTITY)
     if deal.status not in rule.sources:
         raise IllegalTransition(deal.status, rule.target, rule.sources)
+    if deal.status in PAST_APPROVAL and not actor.may(APPROVE):
+        raise PermissionDenied(
+            f"deal {deal.deal_number} is {deal.status.value}: only a manager ({APPROVE}) can "
+            f"make it {rule.target.value}",
+            field=("input", "id"),
+        )
     await _require_ready(session, deal, change)
 
     before = snapshot(deal)

@@ -1,5 +1,7 @@
 """Loading a row a write is about, telling "does not exist" from "belongs to another
-dealership" (which row-level security alone cannot tell)."""
+dealership" from "yours, but not for you" (which row-level security alone cannot tell): a
+salesperson's policies hide other salespeople's deals, which is a refused permission, not
+a cross-tenant attempt."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import NotFound, TenantViolation, VersionConflict
+from db.errors import NotFound, PermissionDenied, TenantViolation, VersionConflict
 from db.models import Base
 from db.models.base import Versioned
 
@@ -21,6 +23,24 @@ async def owner_elsewhere(session: AsyncSession, table: str, entity_id: int) -> 
         text("SELECT dealerdesk_row_owner(:table, :id)"), {"table": table, "id": entity_id}
     )
     return found is not None
+
+
+async def _refuse(
+    session: AsyncSession, table: str, entity_id: int, *, entity: str, field: tuple[str, ...]
+) -> NotFound | PermissionDenied | TenantViolation:
+    """Why a row the session cannot see is refused: it does not exist, it is the caller's
+    dealership's but a policy hides it from the caller, or it is another dealership's."""
+    owner, mine = (
+        await session.execute(
+            text("SELECT dealerdesk_row_owner(:table, :id), dealerdesk_current_dealership()"),
+            {"table": table, "id": entity_id},
+        )
+    ).one()
+    if owner is None:
+        return NotFound(entity, entity_id, field=field)
+    if owner == mine:
+        return PermissionDenied(f"you may not see or change this {entity}", field=field)
+    return TenantViolation(entity, field=field)
 
 
 async def load_owned(
@@ -40,9 +60,7 @@ async def load_owned(
     row = await session.scalar(stmt)
     if row is not None:
         return row
-    if await owner_elsewhere(session, model.__tablename__, entity_id):
-        raise TenantViolation(entity, field=field)
-    raise NotFound(entity, entity_id, field=field)
+    raise await _refuse(session, model.__tablename__, entity_id, entity=entity, field=field)
 
 
 async def require_owned(
@@ -52,9 +70,7 @@ async def require_owned(
     stmt = select(model.__table__.c.id).where(model.__table__.c.id == entity_id)
     if await session.scalar(stmt) is not None:
         return
-    if await owner_elsewhere(session, model.__tablename__, entity_id):
-        raise TenantViolation(entity, field=field)
-    raise NotFound(entity, entity_id, field=field)
+    raise await _refuse(session, model.__tablename__, entity_id, entity=entity, field=field)
 
 
 def check_version(row: Versioned, expected: int | None, *, entity: str) -> None:

@@ -3,7 +3,10 @@ choice of which role may take which action (one `permissions` row per allowed pa
 
 Every root GraphQL field declares its action with `requires("<entity>.<verb>")`; this module
 names them all. Storing and editing the sets is all it does: enforcing them at request time
-is the permission extension's job.
+is the permission extension's job (resolvers/permissions.py).
+
+Editing cannot escalate: only admins change what admins may do, and no one grants an action
+they do not have themselves (a sales manager cannot give anyone user.manage).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import ValidationFailed
+from db.errors import PermissionDenied, ValidationFailed
 from db.models import Dealership, Permission
 from db.models.enums import Role
 from db.storage.audit import Actor, record_change
@@ -23,6 +26,8 @@ ENTITY = "RolePermissions"
 
 # The action a role needs to change permissions; an admin can never lose it.
 PERMISSION_MANAGE = "permission.manage"
+# Cost, gross profit and dealer reserve are shown only to roles with this action.
+VIEW_GROSS = "deal.view_gross"
 
 # action -> what it allows, in the order screens should list them.
 ACTIONS: dict[str, str] = {
@@ -75,8 +80,9 @@ _SENSITIVE = frozenset({"customer.sensitive.read", "customer.sensitive.write"})
 
 DEFAULT_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: _ALL,
-    # Runs the floor: everything but staff, permissions and settings (which it may read).
-    Role.SALES_MANAGER: _ALL - _MANAGE_ADMIN,
+    # Runs the floor: everything but staff and settings (which it may read). It may edit
+    # permissions, but grant no one an action it does not have (set_role_actions).
+    Role.SALES_MANAGER: _ALL - {"user.manage", "settings.manage"},
     # Like the sales manager (lenders, rate requests and gross included), but unwinding a
     # delivered deal stays with sales management.
     Role.FINANCE_MANAGER: _ALL - _MANAGE_ADMIN - {"deal.unwind"},
@@ -163,6 +169,8 @@ async def set_role_actions(
 ) -> list[str]:
     """Replace the set of actions `role` may take. Returns the new set in catalogue order."""
     wanted = clean_actions(actions, role=role, path=path)
+    if role is Role.ADMIN and actor.role is not Role.ADMIN:
+        raise PermissionDenied("only admins change what admins may do", field=(*path, "role"))
     # Serialise permission changes of a dealership, so the audit row's "before" is true.
     await session.execute(
         select(Dealership.id).where(Dealership.id == actor.dealership_id).with_for_update()
@@ -172,6 +180,12 @@ async def set_role_actions(
         return wanted
     removed = set(before) - set(wanted)
     added = [a for a in wanted if a not in set(before)]
+    for action in added:
+        if not actor.may(action):
+            raise PermissionDenied(
+                f"you cannot grant {action}: your own role does not have it",
+                field=(*path, "actions", str(list(actions).index(action))),
+            )
     if removed:
         await session.execute(
             delete(Permission).where(Permission.role == role, Permission.action.in_(removed))

@@ -3,7 +3,6 @@ password resets by single-use, expiring tokens."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from db.models import PasswordResetToken, User
 from db.models.enums import Role
 from db.storage import pagination
 from db.storage.audit import Actor, flush_and_record, record_change, record_row, snapshot
+from db.storage.auth import hash_token, revoke_user_sessions
 from db.storage.ownership import load_owned
 from db.storage.sql import like_pattern
 from db.types import JSONObject
@@ -158,20 +158,6 @@ def _email_taken(field: tuple[str, ...]) -> ValidationFailed:
 # --- tokens ------------------------------------------------------------------------------
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def token_dealership(token: str) -> int | None:
-    """The dealership a token belongs to (its "<dealership_id>." prefix), or None if the
-    token is not of our shape. The prefix only routes the lookup: the hash decides."""
-    prefix, dot, secret = token.strip().partition(".")
-    if not dot or not secret or not prefix.isascii() or not prefix.isdigit():
-        return None
-    value = int(prefix)
-    return value if 0 < value < 2**63 and str(value) == prefix else None
-
-
 @dataclass(frozen=True)
 class IssuedToken:
     """A freshly issued password-set token: the raw value exists only here."""
@@ -194,7 +180,7 @@ async def _issue_token(
     row = PasswordResetToken(
         dealership_id=user.dealership_id,
         user_id=user.id,
-        token_hash=_hash_token(raw),
+        token_hash=hash_token(raw),
         expires_at=datetime.now(UTC) + ttl,
     )
     session.add(row)
@@ -405,6 +391,9 @@ async def set_active(
                 PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
             )
         )
+        # Their signed-in sessions end now (their access tokens already stop working, as
+        # every request checks that the user is still active).
+        await revoke_user_sessions(session, user_id=user.id, reason="user_deactivated")
 
     def apply(row: User) -> None:
         if row.is_active == active:
@@ -453,7 +442,7 @@ async def _usable_token(
     session: AsyncSession, *, token: str, field: tuple[str, ...], lock: bool
 ) -> PasswordResetToken:
     stmt = select(PasswordResetToken).where(
-        PasswordResetToken.token_hash == _hash_token(token.strip())
+        PasswordResetToken.token_hash == hash_token(token.strip())
     )
     row = await session.scalar(stmt.with_for_update() if lock else stmt)
     if row is None:
@@ -498,6 +487,8 @@ async def reset_password(
     user.password_hash = password_hash
     user.failed_login_count = 0
     user.locked_until = None
+    # Whoever knew the old password may hold a session: a new password ends them all.
+    await revoke_user_sessions(session, user_id=user.id, reason="password_reset")
     await session.flush()
     await session.refresh(user)
     after = _snapshot(user)

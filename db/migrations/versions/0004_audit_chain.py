@@ -1,7 +1,7 @@
 """Tamper-evident audit trails: append-only triggers and a hash chain per dealership.
 
 Revision ID: 0004_audit_chain
-Revises: 0002
+Revises: 0003_auth
 Create Date: 2026-12-02
 
 Adds
@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_audit_chain"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
