@@ -20,8 +20,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from db import models
-from db.models.enums import Role
-from db.storage import customers, dealerships, permissions, vehicles
+from db.storage import customers, dealerships, vehicles
 from db.tenant import TenantDB
 from schema.appointments import Appointment
 from schema.audit import AuditLog, SecurityAuditLog
@@ -155,12 +154,6 @@ def history_entry(entry: customers.HistoryEntry) -> CustomerHistoryEntry:
     )
 
 
-async def role_actions(session: AsyncSession, roles: Sequence[Role]) -> list[frozenset[str]]:
-    """The actions each role may take in the session's dealership (one statement)."""
-    found = await permissions.all_role_actions(session)
-    return [frozenset(found.get(role, ())) for role in roles]
-
-
 class Loaders:
     """The request's loaders, one attribute per relation."""
 
@@ -291,9 +284,6 @@ class Loaders:
         )
         # Keyed by role: its permission set in the request's dealership, read at most once
         # per request (resolvers/sensitive.py masks fields with it).
-        self.role_permissions: BatchLoader[Role, frozenset[str], frozenset[str]] = BatchLoader(
-            db, role_actions, lambda actions: actions
-        )
         db.on_commit(self.clear_all)
 
     def clear_all(self) -> None:

@@ -127,12 +127,16 @@ class Public(Requires):
 
 
 class Sensitive(FieldExtension):
-    """A field only roles with `action` may see (e.g. cost and gross: deal.view_gross);
-    null for everyone else, without running its resolver. The field must be nullable."""
+    """A field only roles with `action` may see in the clear (cost and gross:
+    deal.view_gross; customers' credit data: customer.sensitive.read). Everyone else gets
+    null without the resolver running, or, with a `mask`, the masked value (e.g. the last
+    four characters of a licence). The field must be nullable. The one mechanism for every
+    such field."""
 
-    def __init__(self, action: str) -> None:
+    def __init__(self, action: str, mask: Callable[[Any], Any] | None = None) -> None:
         super().__init__()
         self.action = action
+        self.mask = mask
 
     def apply(self, field: StrawberryField) -> None:
         if not isinstance(field.type, StrawberryOptional):
@@ -145,13 +149,20 @@ class Sensitive(FieldExtension):
         note_denial(context, action=self.action, field=_coordinate(info), result="null")
         return False
 
+    def _masked(self, value: Any) -> Any:
+        return None if value is None or self.mask is None else self.mask(value)
+
     def resolve(self, next_: Resolver, source: Any, info: Info, **kwargs: Any) -> Any:
-        return next_(source, info, **kwargs) if self._allowed(info) else None
+        if self._allowed(info):
+            return next_(source, info, **kwargs)
+        return None if self.mask is None else self._masked(next_(source, info, **kwargs))
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
     ) -> Any:
-        return await next_(source, info, **kwargs) if self._allowed(info) else None
+        if self._allowed(info):
+            return await next_(source, info, **kwargs)
+        return None if self.mask is None else self._masked(await next_(source, info, **kwargs))
 
 
 def requires(action: str) -> list[FieldExtension]:
@@ -164,6 +175,6 @@ def public(action: str) -> list[FieldExtension]:
     return [Public(action)]
 
 
-def sensitive(action: str) -> list[FieldExtension]:
+def sensitive(action: str, mask: Callable[[Any], Any] | None = None) -> list[FieldExtension]:
     """`strawberry.field(..., extensions=sensitive("deal.view_gross"))` on a nullable field."""
-    return [Sensitive(action)]
+    return [Sensitive(action, mask)]

@@ -1,9 +1,9 @@
 """Field-level masking of sensitive values: the one mechanism for every such field.
 
 A field declared with `extensions=masked(mask)` resolves to its clear value only when the
-caller's role holds `customer.sensitive.read` in their dealership (the role's permission set
-is loaded once per request, by the `role_permissions` loader, through the request's own
-tenant-bound session); anyone else gets `mask(value)`. Empty values stay null for everyone.
+caller's role holds `customer.sensitive.read` in their dealership (resolvers/permissions.py
+Sensitive, which reads the action set loaded once per request with the caller's check);
+anyone else gets `mask(value)`. Empty values stay null for everyone.
 
 Masks (documented on the fields):
 - date of birth              "****-**-**"
@@ -16,13 +16,14 @@ Masks (documented on the fields):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from strawberry.extensions import FieldExtension
 
 from db.crypto import FieldCipher
 from resolvers.context import Info
+from resolvers.permissions import sensitive
 
 SENSITIVE_READ = "customer.sensitive.read"
 
@@ -54,30 +55,7 @@ def cipher_of(info: Info) -> FieldCipher:
     return cipher
 
 
-async def allowed(info: Info, action: str) -> bool:
-    """Whether the caller's role may take `action` in their dealership."""
-    principal = info.context.principal
-    if principal is None:
-        return False
-    actions = await info.context.loaders.role_permissions.load(principal.role)
-    return action in actions
-
-
-class MaskedUnlessAllowed(FieldExtension):
-    def __init__(self, mask: Callable[[Any], Any], action: str = SENSITIVE_READ) -> None:
-        super().__init__()
-        self.mask = mask
-        self.action = action
-
-    async def resolve_async(
-        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
-    ) -> Any:
-        value = await next_(source, info, **kwargs)
-        if value is None or await allowed(info, self.action):
-            return value
-        return self.mask(value)
-
-
 def masked(mask: Callable[[Any], Any]) -> list[FieldExtension]:
-    """`strawberry.field(extensions=masked(mask_date))` on a field with an async resolver."""
-    return [MaskedUnlessAllowed(mask)]
+    """`strawberry.field(extensions=masked(mask_date))`: clear for roles holding
+    customer.sensitive.read, `mask(value)` for everyone else."""
+    return sensitive(SENSITIVE_READ, mask)

@@ -79,8 +79,8 @@ def test_every_node_type_has_a_read_action() -> None:
 
 
 def test_sensitive_fields_are_one_mechanism() -> None:
-    """Cost, gross, reserve (and the buy rate that gives the reserve away) all carry the same
-    extension, and are nullable."""
+    """Cost, gross, reserve (and the buy rate that gives the reserve away) and customers'
+    credit data all carry the same extension, and are nullable."""
     marked = set()
     for name, kind in schema.schema_converter.type_map.items():
         definition = getattr(kind, "definition", None)
@@ -95,6 +95,11 @@ def test_sensitive_fields_are_one_mechanism() -> None:
         "LenderDecision.dealer_reserve",
         "DealScenario.gross_profit",
         "Deal.gross_profit",
+        "Customer.date_of_birth",
+        "Customer.drivers_license_number",
+        "Customer.drivers_license_state",
+        "Customer.ssn_last4",
+        "Customer.monthly_income",
     }  # Python names: GraphQL's are camelCase (cost, totalCost, buyRate, ...)
 
 

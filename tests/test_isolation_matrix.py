@@ -160,6 +160,12 @@ NO_REFERENCE: dict[str, str] = {
 CREDENTIAL: dict[str, str] = {
     "resetPassword": "the reset token is the authority; a token of B's shape that B never "
     "issued must be refused exactly like a token of a dealership that does not exist",
+    "refreshToken": "the refresh token is the authority; one of B's shape is refused like "
+    "one of no dealership",
+    "logout": "the refresh token is the authority; one of B's shape is refused like one of "
+    "no dealership",
+    "login": "the e-mail and password are the authority; B's e-mail with a wrong password "
+    "is refused exactly like an e-mail nobody has",
 }
 
 # String arguments (and String fields of argument inputs) of queries that look records up by
@@ -878,6 +884,48 @@ async def test_a_reset_token_of_b_shape_is_refused_like_a_token_of_no_one(
         RAN["mutation resetPassword"] += 2
     assert len(set(answers)) == 1, answers
     assert "INVALID_TOKEN" in answers[0]
+
+
+@pytest.mark.parametrize("mutation", ["refreshToken", "logout"])
+async def test_a_refresh_token_of_b_shape_is_refused_like_a_token_of_no_one(
+    client: GraphQLClient, engine: AsyncEngine, world: World, mutation: str
+) -> None:
+    b_id = world.b.tenant.dealership_id
+    fld = GRAPHQL.mutation_type.fields[mutation]  # type: ignore[union-attr]
+    doc = mutation_document(mutation, payload_selection(get_named_type(fld.type)))
+    answers = []
+    for dealership in (b_id, 9_000_000_000):
+        token = f"{dealership}.{'x' * 43}"
+        before = await snapshot(engine, b_id)
+        for caller in (world.a.token, None):
+            response = await client.execute(doc, {"input": {"refreshToken": token}}, token=caller)
+            answers.append(normalised(response, ((token, token),)))
+            assert not world.leaks(response)
+        assert not _changed(before, await snapshot(engine, b_id))
+        RAN[f"mutation {mutation}"] += 2
+    assert len(set(answers)) == 1, answers
+
+
+async def test_login_with_b_email_is_refused_like_an_unknown_email(
+    client: GraphQLClient, engine: AsyncEngine, world: World
+) -> None:
+    b_id = world.b.tenant.dealership_id
+    fld = GRAPHQL.mutation_type.fields["login"]  # type: ignore[union-attr]
+    doc = mutation_document("login", payload_selection(get_named_type(fld.type)))
+    answers = []
+    for email in (world.b.keys["user_email"], "nobody.at.all@example.com"):
+        before = await snapshot(engine, b_id)
+        response = await client.execute(
+            doc, {"input": {"email": email, "password": "not-the-password-1"}}
+        )
+        answers.append(normalised(response, ((email, email),)))
+        assert not world.leaks(response, allowed=(email,))
+        changed = _changed(before, await snapshot(engine, b_id))
+        # A failed sign-in counts against B's user (lockout) and is in B's security trail:
+        # that is B's own record of an attempt on its account, not a leak to A.
+        assert set(changed) <= {"users", "security_audit_logs", "audit_chain_heads"}
+        RAN["mutation login"] += 1
+    assert answers[0] == answers[1], answers
 
 
 def test_the_leak_detector_finds_b(world: World) -> None:

@@ -56,7 +56,7 @@ class RefreshToken(TenantMixin, Base):
     __table_args__ = (
         tenant_fk("user_id", "users", ondelete="CASCADE"),
         tenant_fk("replaced_by_id", "refresh_tokens", ondelete="SET NULL"),
-        Index("uq_refresh_tokens_token_hash", "token_hash", unique=True),
+        Index("uq_refresh_tokens_token_hash", "dealership_id", "token_hash", unique=True),
         Index("ix_refresh_tokens_family", "dealership_id", "family_id"),
         Index("ix_refresh_tokens_user", "dealership_id", "user_id"),
     )

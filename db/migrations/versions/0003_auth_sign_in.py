@@ -122,7 +122,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_refresh_tokens_user", "refresh_tokens", ["dealership_id", "user_id"], unique=False
     )
-    op.create_index("uq_refresh_tokens_token_hash", "refresh_tokens", ["token_hash"], unique=True)
+    op.create_index(
+        "uq_refresh_tokens_token_hash",
+        "refresh_tokens",
+        ["dealership_id", "token_hash"],
+        unique=True,
+    )
 
     # The same row-level security as every tenant table (0001's loop).
     mine = "dealership_id = dealerdesk_current_dealership()"
