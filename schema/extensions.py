@@ -30,8 +30,9 @@ class ErrorPolicy(SchemaExtension):
 
     def _public(self, error: GraphQLError, request_id: str) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            # Syntax and validation errors: safe to show as they are.
+        if original is None or isinstance(original, GraphQLError):
+            # Syntax and validation errors, and graphql-core's own wrapping of them (a variable
+            # whose value does not coerce): written for clients, safe to show as they are.
             return error
         if isinstance(original, DomainError):
             error.extensions = {**(error.extensions or {}), "code": original.code}
