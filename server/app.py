@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.engine import PoolConfig, create_engine, dispose, warm
 from db.migrate import current_revision, head_revision
-from schema.root import schema
+from schema.limits import QueryLimits
+from schema.root import build_schema
 from server.config import Settings
 from server.http import GraphQLEndpoint, HTTPOptions
 from server.logs import request_id_from, request_id_var
@@ -53,6 +54,16 @@ def signer_for(settings: Settings) -> TokenSigner:
         secret=settings.token_secret(),
         issuer=settings.auth_token_issuer,
         audience=settings.auth_token_audience,
+    )
+
+
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_nodes=settings.graphql_max_nodes,
+        introspection=settings.introspection,
     )
 
 
@@ -136,10 +147,12 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await dispose(engine)
 
     graphql = GraphQLEndpoint(
-        schema,
+        build_schema(query_limits(settings)),
         HTTPOptions(
             graphiql=not settings.is_production,
             max_body_bytes=settings.graphql_max_body_bytes,
+            allow_batching=settings.graphql_allow_batching,
+            max_batch_size=settings.graphql_max_batch_size,
         ),
     )
     app = Starlette(
