@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from db.models.enums import Role
 from db.storage import vehicles as vehicle_storage
+from schema import limits as limits_module
 from schema.limits import QueryLimits, count_nodes, operation_shapes
 from schema.relay import to_global_id
 from schema.root import schema
@@ -559,6 +560,33 @@ async def test_an_internal_error_is_masked_with_the_request_id_and_logged_in_ful
     assert record.request_id == "req-masked-1"  # type: ignore[attr-defined]
     assert record.exc_info is not None
     assert "inventory_secret_table" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+async def test_an_internal_error_before_execution_is_masked_too(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure in a hook that runs before execution (here the node count) would otherwise
+    reach the client as the exception's own text."""
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("/srv/dealerdesk/schema/limits.py line 7: secret")
+
+    monkeypatch.setattr(limits_module, "count_nodes", broken)
+    with caplog.at_level(logging.ERROR, logger="dealerdesk.graphql"):
+        response = await http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "req-masked-2"}
+        )
+    assert response.json() == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-masked-2"},
+            }
+        ],
+    }
+    assert "secret" in caplog.text
     assert "Traceback" in caplog.text
 
 
