@@ -15,8 +15,9 @@ contributes the number of objects it may hold, multiplied by the sizes of the li
 A connection holds `first` or `last` objects (the default page, 20, when neither is given);
 its `edges` and `nodes` are those objects, not another list. A plain list (`deal.scenarios`,
 `customer.deals`...) is not paginated: it counts as a default page of 20, unless it takes
-`first` (its value) or `ids` (their number). Lists of scalars do not count. Both branches of
-`@skip`/`@include` count, and every fragment of a union counts: the figure is an upper bound.
+`first` (its value) or `ids` (their number). Lists of scalars do not count. Fields count
+whatever their `@skip`/`@include` says, and so do the fragments on each member of a union: the
+figure is an upper bound.
 """
 
 from __future__ import annotations
