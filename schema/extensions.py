@@ -6,7 +6,9 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from db.errors import DomainError
 
@@ -14,24 +16,54 @@ log = logging.getLogger("dealerdesk.graphql")
 
 INTERNAL_MESSAGE = "Internal server error"
 
+# What may leave the parse / validate / pre-execution hooks as it is: errors written for
+# clients (syntax, validation, query limits) and Strawberry's signals that the HTTP layer
+# turns into statuses.
+_EXPECTED = (
+    GraphQLError,
+    MissingQueryError,
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+
 
 class ErrorPolicy(SchemaExtension):
     """Clients see domain refusals with a stable `extensions.code`; anything unexpected is
     masked to a generic message carrying the request id, and logged in full."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        context = self.execution_context.context
+        request_id = str(getattr(context, "request_id", ""))
+        try:
+            yield
+        except _EXPECTED:
+            raise
+        except Exception as exc:
+            # A failure in a hook before execution (parsing, validation, limits): Strawberry
+            # would show its text as the error message.
+            log.error(
+                "unhandled error before execution", exc_info=exc, extra={"request_id": request_id}
+            )
+            raise self._internal(None, request_id) from None
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        context = self.execution_context.context
-        request_id = str(getattr(context, "request_id", ""))
         result.errors = [self._public(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _internal(error: GraphQLError | None, request_id: str) -> GraphQLError:
+        return GraphQLError(
+            INTERNAL_MESSAGE,
+            nodes=error.nodes if error else None,
+            path=error.path if error else None,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
 
     def _public(self, error: GraphQLError, request_id: str) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            # Syntax and validation errors: safe to show as they are.
+        if original is None or isinstance(original, GraphQLError):
+            # Syntax and validation errors, and graphql-core's own wrapping of them (a variable
+            # whose value does not coerce): written for clients, safe to show as they are.
             return error
         if isinstance(original, DomainError):
             error.extensions = {**(error.extensions or {}), "code": original.code}
@@ -41,12 +73,7 @@ class ErrorPolicy(SchemaExtension):
             exc_info=original,
             extra={"request_id": request_id, "path": error.path},
         )
-        return GraphQLError(
-            INTERNAL_MESSAGE,
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
+        return self._internal(error, request_id)
 
 
 class ReleaseSession(SchemaExtension):

@@ -12,9 +12,6 @@ import strawberry
 
 T = TypeVar("T")
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-
 
 @strawberry.interface(description="An object with a globally unique, opaque id.")
 class Node:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -29,6 +29,7 @@ from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
 from schema.extensions import ErrorPolicy, ReleaseSession
+from schema.limits import QueryLimiter, QueryLimits
 from schema.scalars import MONEY_SCALAR, Money
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
@@ -81,18 +82,37 @@ Mutation = merge_types(
 class DealerdeskSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """ErrorPolicy logs what deserves it (unexpected errors, with the request id);
-        Strawberry's default would log every refusal as an error."""
+        Strawberry's default would log every refusal as an error. Without introspection,
+        "Did you mean ...?" hints (of fields, arguments, types, enum values) go too: they
+        would reveal the schema piece by piece."""
+        if self.config.disable_field_suggestions:
+            for error in errors:
+                error.message = without_suggestion(error.message)
 
 
-schema = DealerdeskSchema(
-    query=Query,
-    mutation=Mutation,
-    config=StrawberryConfig(scalar_map={Money: MONEY_SCALAR}),
-    extensions=[
-        ErrorPolicy,
-        ReleaseSession,
-        # Factories: the caches themselves are module-level and shared by every request.
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-    ],
-)
+def without_suggestion(message: str) -> str:
+    head, found, _ = message.partition(" Did you mean ")
+    return head if found else message
+
+
+def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # noqa: B008
+    """The executable schema under these limits (the SDL is the same for any limits)."""
+    return DealerdeskSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(
+            scalar_map={Money: MONEY_SCALAR},
+            disable_field_suggestions=not limits.introspection,
+        ),
+        extensions=[
+            ErrorPolicy,
+            ReleaseSession,
+            # Factories: one instance per request. QueryLimiter parses (through a cache shared
+            # by all requests), so Strawberry's ParserCache is not needed.
+            lambda: QueryLimiter(limits),
+            lambda: ValidationCache(maxsize=512),
+        ],
+    )
+
+
+schema = build_schema()

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, NewType, TypeAlias
 
 import strawberry
+from graphql import GraphQLError
 
 CENT = Decimal("0.01")
 MONEY_LIMIT = Decimal("10000000000")  # NUMERIC(12, 2)
@@ -16,21 +17,23 @@ def _serialize_money(value: Decimal) -> str:
 
 
 def parse_money(value: object) -> Decimal:
+    """A client's amount. A bad one raises GraphQLError, like Strawberry's own scalars: graphql-
+    core then reports it as invalid input (any other exception would be an internal error)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError('Money must be a decimal string such as "1234.50"')
+        raise GraphQLError('Money must be a decimal string such as "1234.50"')
     try:
         # str() first: a JSON number arrives as a float, and Decimal(float) is inexact.
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(
+        raise GraphQLError(
             f'Money must be a decimal string such as "1234.50", not {value!r}'
         ) from None
     if not amount.is_finite():
-        raise ValueError("Money must be a finite amount")
+        raise GraphQLError("Money must be a finite amount")
+    if abs(amount) >= MONEY_LIMIT:  # first: quantizing 1e400 would overflow the context
+        raise GraphQLError("Money must be below 10,000,000,000")
     if amount != amount.quantize(CENT):
-        raise ValueError("Money has at most two decimal places")
-    if abs(amount) >= MONEY_LIMIT:
-        raise ValueError("Money must be below 10,000,000,000")
+        raise GraphQLError("Money has at most two decimal places")
     return amount.quantize(CENT)
 
 

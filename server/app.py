@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db.crypto import FieldCipher
 from db.engine import PoolConfig, create_engine, dispose, warm
 from db.migrate import current_revision, head_revision
-from schema.root import schema
+from schema.limits import QueryLimits
+from schema.root import build_schema
 from server.auth import AuthPolicy, AuthService
 from server.config import Settings
 from server.http import GraphQLEndpoint, HTTPOptions
@@ -74,6 +75,16 @@ def verifiers_for(settings: Settings, signer: TokenSigner) -> list[TokenVerifier
             )
         )
     return verifiers
+
+
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_nodes=settings.graphql_max_nodes,
+        introspection=settings.introspection,
+    )
 
 
 def dev_token_ttl(settings: Settings) -> timedelta:
@@ -164,10 +175,12 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await dispose(engine)
 
     graphql = GraphQLEndpoint(
-        schema,
+        build_schema(query_limits(settings)),
         HTTPOptions(
             graphiql=not settings.is_production,
             max_body_bytes=settings.graphql_max_body_bytes,
+            allow_batching=settings.graphql_allow_batching,
+            max_batch_size=settings.graphql_max_batch_size,
         ),
     )
     app = Starlette(

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from db.crypto import MAX_VERSION, MIN_VERSION, Keyring, new_key, parse_key
+from schema.limits import QueryLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
@@ -68,8 +69,16 @@ class Settings(BaseSettings):
     data_encryption_key_version: int = Field(1, ge=MIN_VERSION, le=MAX_VERSION)
     data_encryption_old_keys: SecretStr | None = None
 
-    # Request limits of the GraphQL endpoint.
+    # Request limits of the GraphQL endpoint (README, "Query limits", explains the numbers).
     graphql_max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    graphql_max_depth: int = Field(QueryLimits.max_depth, ge=2, le=100)
+    graphql_max_aliases: int = Field(QueryLimits.max_aliases, ge=0, le=1_000)
+    graphql_max_tokens: int = Field(QueryLimits.max_tokens, ge=100, le=100_000)
+    graphql_max_nodes: int = Field(QueryLimits.max_nodes, ge=100, le=10_000_000)
+    graphql_allow_batching: bool = False
+    graphql_max_batch_size: int = Field(10, ge=1, le=100)
+    # None: on, except in production (GraphiQL and schema-aware tools need it in development).
+    graphql_introspection: bool | None = None
 
     log_level: str = "INFO"
 
@@ -146,6 +155,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env is Environment.PRODUCTION
+
+    @property
+    def introspection(self) -> bool:
+        """Introspection and "Did you mean" hints: off in production unless asked for."""
+        if self.graphql_introspection is None:
+            return not self.is_production
+        return self.graphql_introspection
 
     def token_secret(self) -> str:
         if self.auth_token_secret is not None:

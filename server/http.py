@@ -7,7 +7,9 @@
   errors then answer 400 without `data`), otherwise `application/json` (always 200).
 - Bearer tokens are verified, and their user confirmed in the database (still active, with
   the role they have now), before anything runs; a bad token answers 401 and is audited.
-- Batched requests (a JSON array) are refused unless enabled.
+- Batched requests (a JSON array) are refused unless enabled; when enabled, a POST body may
+  be an array of up to `max_batch_size` operations, run one after the other, each with its
+  own context and under every query limit, answered with an array of results (status 200).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class HTTPOptions:
     graphiql: bool = True
     max_body_bytes: int = 256 * 1024
     allow_batching: bool = False
+    max_batch_size: int = 10
 
 
 class RequestError(Exception):
@@ -125,9 +128,26 @@ def _decode_json_param(raw: str | None, name: str) -> dict[str, object] | None:
     return value
 
 
+def _operations(data: object, options: HTTPOptions) -> GraphQLParams | list[GraphQLParams]:
+    """One operation, or a batch of them (a JSON array) when batching is enabled."""
+    if not isinstance(data, list):
+        return _params(data)
+    if not options.allow_batching:
+        raise RequestError(
+            400, "batched requests are not enabled: send one operation", code="BATCHING_DISABLED"
+        )
+    if not data:
+        raise RequestError(400, "a batch needs at least one operation")
+    if len(data) > options.max_batch_size:
+        raise RequestError(
+            400,
+            f"a batch holds at most {options.max_batch_size} operations",
+            code="BATCH_TOO_LARGE",
+        )
+    return [_params(item) for item in data]
+
+
 def _params(data: object) -> GraphQLParams:
-    if isinstance(data, list):
-        raise RequestError(400, "batched requests are not enabled: send one operation")
     if not isinstance(data, dict):
         raise RequestError(400, "the request body must be a JSON object")
     query = data.get("query")
@@ -195,7 +215,18 @@ class GraphQLEndpoint:
                 principal, actions = await self._authenticate(request, db, request_id)
             except RequestError as exc:
                 return self._error(exc, request_id, media)
-            return await self._execute(request, params, principal, actions, db, media, request_id)
+            if isinstance(params, list):
+                bodies = [
+                    (await self._execute(request, one, principal, actions, db, media, request_id))[
+                        0
+                    ]
+                    for one in params
+                ]
+                return self._respond(bodies, 200, media)
+            body, status, headers = await self._execute(
+                request, params, principal, actions, db, media, request_id
+            )
+            return self._respond(body, status, media, headers)
         finally:
             await db.close()
 
@@ -204,7 +235,7 @@ class GraphQLEndpoint:
             _error_body(exc.message, exc.code, request_id), exc.status, media, exc.headers
         )
 
-    async def _read(self, request: Request) -> GraphQLParams:
+    async def _read(self, request: Request) -> GraphQLParams | list[GraphQLParams]:
         if request.method == "GET":
             q = request.query_params
             return _params(
@@ -243,7 +274,7 @@ class GraphQLEndpoint:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise RequestError(400, "the request body is not valid JSON") from None
-        return _params(data)
+        return _operations(data, self.options)
 
     async def _authenticate(
         self, request: Request, db: TenantDB, request_id: str
@@ -279,7 +310,8 @@ class GraphQLEndpoint:
         db: TenantDB,
         media: str,
         request_id: str,
-    ) -> Response:
+    ) -> tuple[dict[str, object], int, dict[str, str]]:
+        """The body, status and extra headers answering one operation."""
         context = Context(
             request=request,
             response=None,
@@ -304,10 +336,9 @@ class GraphQLEndpoint:
                 operation_extensions=params.extensions,
             )
         except InvalidOperationTypeError:
-            return self._respond(
+            return (
                 _error_body("mutations must be sent with POST", "METHOD_NOT_ALLOWED", request_id),
                 405,
-                media,
                 {"Allow": "POST"},
             )
         finally:
@@ -323,11 +354,14 @@ class GraphQLEndpoint:
         if result.extensions:
             body["extensions"] = result.extensions
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200
-        return self._respond(body, status, media)
+        return body, status, {}
 
     @staticmethod
     def _respond(
-        body: dict[str, object], status: int, media: str, headers: Mapping[str, str] | None = None
+        body: dict[str, object] | list[dict[str, object]],
+        status: int,
+        media: str,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         return Response(
             orjson.dumps(body),

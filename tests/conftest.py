@@ -8,9 +8,7 @@ started. Each test run creates its own database and drops it afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,19 +16,16 @@ from datetime import timedelta
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from db.engine import PoolConfig, create_engine, dispose
-from db.migrate import upgrade
 from db.models.enums import Role
-from db.urls import async_url
 from server.app import create_app, signer_for
 from server.config import DATA_DIR, Environment, Settings
 from server.tokens import TokenSigner
 from tests.factories import Factory
+from tests.helpers import scratch_database
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -57,24 +52,8 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh database for this run, migrated to head by the real migrations."""
-    name = f"dealerdesk_test_{uuid.uuid4().hex[:10]}"
-    admin = async_url(server_url)
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    try:
+    with scratch_database(server_url) as url:
         yield url
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session", autouse=True)

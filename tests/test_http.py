@@ -112,6 +112,7 @@ async def test_batched_requests_are_refused(http: httpx.AsyncClient) -> None:
     response = await http.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
     assert response.status_code == 400
     assert "batched" in response.json()["errors"][0]["message"]
+    assert response.json()["errors"][0]["extensions"]["code"] == "BATCHING_DISABLED"
 
 
 async def test_body_size_limit(http: httpx.AsyncClient) -> None:
