@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -46,6 +47,9 @@ class Context:
     extra: dict[str, object] = field(default_factory=dict)
     # Refusals noted while the operation runs; written once it has ended.
     security_events: list[SecurityEvent] = field(default_factory=list)
+    # Set by the HTTP layer for a verified token: confirms its caller in the database, run by
+    # schema/extensions.py ConfirmCaller once the operation has passed validation and limits.
+    confirm_caller: Callable[[], Awaitable[None]] | None = None
 
     def require_principal(self) -> Principal:
         if self.principal is None:

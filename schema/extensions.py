@@ -87,3 +87,17 @@ class ReleaseSession(SchemaExtension):
             db = getattr(self.execution_context.context, "db", None)
             if db is not None:
                 await db.close()
+
+
+class ConfirmCaller(SchemaExtension):
+    """A token's caller is confirmed in the database (still active, session live, current
+    role) when the operation starts executing: after parsing, validation and the query
+    limits, so a refused operation costs no SQL; before any resolver runs."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        confirm = getattr(context, "confirm_caller", None)
+        if confirm is not None:
+            context.confirm_caller = None
+            await confirm()
+        yield

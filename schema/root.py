@@ -28,7 +28,7 @@ from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
-from schema.extensions import ErrorPolicy, ReleaseSession
+from schema.extensions import ConfirmCaller, ErrorPolicy, ReleaseSession
 from schema.limits import QueryLimiter, QueryLimits
 from schema.scalars import MONEY_SCALAR, Money
 
@@ -111,6 +111,8 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # no
             # by all requests), so Strawberry's ParserCache is not needed.
             lambda: QueryLimiter(limits),
             lambda: ValidationCache(maxsize=512),
+            # Last: its on_execute runs after the node budget's, so refused work costs no SQL.
+            ConfirmCaller,
         ],
     )
 

@@ -504,32 +504,53 @@ class AuthService:
 
     # --- the caller of a request ---------------------------------------------------------
 
+    async def verify_header(self, header: str, client: ClientInfo) -> TokenIdentity:
+        """Check an `Authorization` header's token (signature, issuer, audience, expiry) -
+        no database work. InvalidToken (already audited) otherwise."""
+        try:
+            scheme, _, token = header.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                raise InvalidToken(
+                    "use an `Authorization: Bearer <token>` header", reason="malformed_header"
+                )
+            return await self._verify(token)
+        except InvalidToken as exc:
+            await self._rejected(client, exc)
+            raise
+
+    async def confirm(
+        self, db: TenantDB, identity: TokenIdentity, client: ClientInfo
+    ) -> tuple[Principal, frozenset[str]]:
+        """The caller a verified token names, confirmed in the database (active, session
+        live, the role they have now and its actions); `db` (the request's) ends up bound
+        to them. It runs once the operation has passed validation and the query limits, so
+        a refused operation costs no SQL. InvalidToken (already audited) otherwise."""
+        try:
+            return await self._confirm(db, identity)
+        except InvalidToken as exc:
+            await self._rejected(client, exc)
+            raise
+
     async def authenticate(
         self, db: TenantDB, header: str, client: ClientInfo
     ) -> tuple[Principal, frozenset[str]]:
-        """The caller an `Authorization` header names, confirmed in the database; `db` (the
-        request's) ends up bound to them. InvalidToken (already audited) otherwise."""
-        try:
-            return await self._authenticate(db, header)
-        except InvalidToken as exc:
-            await self.record(
-                client,
-                dealership_id=exc.dealership_id,
-                user_id=exc.user_id,
-                event="auth.token_rejected",
-                outcome="denied",
-                details={"reason": exc.reason},
-            )
-            raise
+        """verify_header, then confirm."""
+        return await self.confirm(db, await self.verify_header(header, client), client)
 
-    async def _authenticate(self, db: TenantDB, header: str) -> tuple[Principal, frozenset[str]]:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise InvalidToken(
-                "use an `Authorization: Bearer <token>` header", reason="malformed_header"
-            )
-        identity = await self._verify(token)
+    async def _rejected(self, client: ClientInfo, exc: InvalidToken) -> None:
+        await self.record(
+            client,
+            dealership_id=exc.dealership_id,
+            user_id=exc.user_id,
+            event="auth.token_rejected",
+            outcome="denied",
+            details={"reason": exc.reason},
+        )
+
+    async def _confirm(
+        self, db: TenantDB, identity: TokenIdentity
+    ) -> tuple[Principal, frozenset[str]]:
         if identity.email is not None:
             identity = await self._external_user(db, identity)
         assert identity.user_id is not None

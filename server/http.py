@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from db.errors import Unauthenticated
 from db.storage.auth import ClientInfo
 from db.tenant import TenantDB
 from resolvers.context import Context
@@ -36,7 +37,7 @@ from resolvers.loaders import Loaders
 from schema.root import DealerdeskSchema
 from server.auth import AuthService
 from server.logs import request_id_var
-from server.tokens import InvalidToken, Principal
+from server.tokens import InvalidToken, Principal, TokenIdentity
 
 log = logging.getLogger("dealerdesk.http")
 
@@ -147,6 +148,31 @@ def _operations(data: object, options: HTTPOptions) -> GraphQLParams | list[Grap
     return [_params(item) for item in data]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(params: GraphQLParams) -> GraphQLParams:
+    """PostgreSQL text cannot hold U+0000: refuse it in any input here, once, rather than
+    let it reach a query and fail there."""
+    if (
+        _has_nul(params.query)
+        or "\\u0000" in params.query.lower()
+        or _has_nul(params.variables)
+        or _has_nul(params.operation_name)
+    ):
+        raise RequestError(
+            400, "text must not contain NUL (U+0000) characters", code="INVALID_TEXT"
+        )
+    return params
+
+
 def _params(data: object) -> GraphQLParams:
     if not isinstance(data, dict):
         raise RequestError(400, "the request body must be a JSON object")
@@ -162,7 +188,7 @@ def _params(data: object) -> GraphQLParams:
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be an object or null")
-    return GraphQLParams(query, operation_name, variables, extensions)
+    return _refuse_nul(GraphQLParams(query, operation_name, variables, extensions))
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -209,23 +235,27 @@ class GraphQLEndpoint:
             params = await self._read(request)
         except RequestError as exc:
             return self._error(exc, request_id, media or JSON)
+        try:
+            caller = await self._verify(request, request_id)
+        except RequestError as exc:
+            return self._error(exc, request_id, media)
         db = TenantDB(request.app.state.dealerdesk.engine, None)
         try:
-            try:
-                principal, actions = await self._authenticate(request, db, request_id)
-            except RequestError as exc:
-                return self._error(exc, request_id, media)
             if isinstance(params, list):
-                bodies = [
-                    (await self._execute(request, one, principal, actions, db, media, request_id))[
-                        0
-                    ]
-                    for one in params
-                ]
+                bodies = []
+                for one in params:
+                    body, status, _ = await self._execute(
+                        request, one, caller, db, media, request_id
+                    )
+                    if status == 401:
+                        return self._error(caller.rejection(), request_id, media)
+                    bodies.append(body)
                 return self._respond(bodies, 200, media)
             body, status, headers = await self._execute(
-                request, params, principal, actions, db, media, request_id
+                request, params, caller, db, media, request_id
             )
+            if status == 401:
+                return self._error(caller.rejection(), request_id, media)
             return self._respond(body, status, media, headers)
         finally:
             await db.close()
@@ -276,51 +306,47 @@ class GraphQLEndpoint:
             raise RequestError(400, "the request body is not valid JSON") from None
         return _operations(data, self.options)
 
-    async def _authenticate(
-        self, request: Request, db: TenantDB, request_id: str
-    ) -> tuple[Principal | None, frozenset[str]]:
-        """The caller, confirmed, with their role's actions; `db` is bound to them."""
-        header = request.headers.get("authorization")
-        if header is None:
-            return None, frozenset()
+    async def _verify(self, request: Request, request_id: str) -> Caller:
+        """The bearer token's signature, issuer, audience and expiry: no database work yet
+        (a bad token is answered 401 at once)."""
         auth: AuthService = request.app.state.dealerdesk.auth
         client = ClientInfo(
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
             request_id=request_id or None,
         )
-        try:
-            return await auth.authenticate(db, header, client)
-        except InvalidToken as exc:
-            raise RequestError(
-                401,
-                str(exc),
-                code="UNAUTHENTICATED",
-                headers={
-                    "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc}"'
-                },
-            ) from None
+        caller = Caller(auth, client)
+        header = request.headers.get("authorization")
+        if header is not None:
+            try:
+                caller.identity = await auth.verify_header(header, client)
+            except InvalidToken as exc:
+                caller.rejected = exc
+                raise caller.rejection() from None
+        return caller
 
     async def _execute(
         self,
         request: Request,
         params: GraphQLParams,
-        principal: Principal | None,
-        actions: frozenset[str],
+        caller: Caller,
         db: TenantDB,
         media: str,
         request_id: str,
     ) -> tuple[dict[str, object], int, dict[str, str]]:
-        """The body, status and extra headers answering one operation."""
+        """The body, status and extra headers answering one operation (401: the token's
+        caller was refused when the operation started)."""
         context = Context(
             request=request,
             response=None,
             request_id=request_id,
-            principal=principal,
+            principal=caller.principal,
             db=db,
             loaders=Loaders(db),
-            actions=actions,
+            actions=caller.actions,
         )
+        if caller.identity is not None and caller.principal is None:
+            context.confirm_caller = lambda: caller.confirm(context)
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -344,6 +370,8 @@ class GraphQLEndpoint:
         finally:
             await context.flush_security_events()
             await db.close()
+        if caller.rejected is not None:
+            return {}, 401, {}
 
         body: dict[str, object] = {}
         request_error = _is_request_error(result)
@@ -368,6 +396,43 @@ class GraphQLEndpoint:
             status_code=status,
             media_type=f"{media}; charset=utf-8",
             headers=dict(headers or {}),
+        )
+
+
+class Caller:
+    """Who a request's token names: verified before anything runs, confirmed in the database
+    when the first operation starts executing (server/auth.py AuthService.confirm)."""
+
+    def __init__(self, auth: AuthService, client: ClientInfo) -> None:
+        self.auth = auth
+        self.client = client
+        self.identity: TokenIdentity | None = None
+        self.principal: Principal | None = None
+        self.actions: frozenset[str] = frozenset()
+        self.rejected: InvalidToken | None = None
+
+    async def confirm(self, context: Context) -> None:
+        assert self.identity is not None
+        try:
+            self.principal, self.actions = await self.auth.confirm(
+                context.db, self.identity, self.client
+            )
+        except InvalidToken as exc:
+            self.rejected = exc
+            raise Unauthenticated(str(exc)) from None
+        context.principal = self.principal
+        context.actions = self.actions
+
+    def rejection(self) -> RequestError:
+        exc = self.rejected
+        message = str(exc) if exc is not None else "the access token is invalid"
+        return RequestError(
+            401,
+            message,
+            code="UNAUTHENTICATED",
+            headers={
+                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'
+            },
         )
 
 

@@ -137,3 +137,18 @@ async def test_graphiql_is_served_to_browsers(http: httpx.AsyncClient) -> None:
 async def test_other_methods_are_405(http: httpx.AsyncClient) -> None:
     response = await http.put("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($v: String!) { vehicleByVin(vin: $v) { id } }", {"v": "AB\u0000C"}),
+        ('{ vehicleByVin(vin: "AB\\u0000C") { id } }', None),
+    ],
+)
+async def test_nul_characters_are_refused_before_anything_runs(
+    http: httpx.AsyncClient, query: str, variables: dict[str, object] | None
+) -> None:
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_TEXT"
