@@ -51,6 +51,8 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.nested:
+        return  # a SAVEPOINT inside a transaction that is already bound
     dealership = session.info.get(DEALERSHIP_KEY)
     user = session.info.get(USER_KEY)
     params = {

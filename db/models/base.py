@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    event,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -46,6 +47,9 @@ Timestamp = Annotated[datetime, "timestamptz"]
 
 
 class Base(DeclarativeBase):
+    # INSERT and UPDATE ... RETURNING bring back what the database sets (ids, defaults,
+    # updated_at), so a flushed row is complete without a SELECT after it.
+    __mapper_args__ = {"eager_defaults": True}
     metadata = MetaData(naming_convention=NAMING_CONVENTION)  # type: ignore[arg-type]
     type_annotation_map = {
         BigId: BigInteger,
@@ -92,3 +96,25 @@ def tenant_fk(column: str, target: str, *, ondelete: str | None = None) -> Forei
         [f"{target}.dealership_id", f"{target}.id"],
         ondelete=ondelete,
     )
+
+
+@event.listens_for(Base, "attribute_instrument", propagate=True)
+def _quantize_to_scale(cls: type, key: str, attribute: object) -> None:
+    """Decimal values take their column's scale as soon as they are set (4.9 becomes 4.9000
+    in a NUMERIC(7, 4)), so a row reads the same before and after it is written, without a
+    SELECT after each write."""
+    prop = getattr(attribute, "property", None)
+    columns = getattr(prop, "columns", None)
+    if not columns:
+        return
+    column_type = columns[0].type
+    if not isinstance(column_type, Numeric) or column_type.scale is None:
+        return
+    exponent = Decimal(1).scaleb(-column_type.scale)
+
+    def quantize(target: object, value: object, old: object, initiator: object) -> object:
+        if isinstance(value, Decimal) and value.is_finite():
+            return value.quantize(exponent, rounding=ROUND_HALF_UP)
+        return value
+
+    event.listen(attribute, "set", quantize, retval=True)

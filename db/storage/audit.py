@@ -166,10 +166,9 @@ async def flush_and_record(
     before: JSONObject | None,
     redact: frozenset[str] = frozenset(),
 ) -> None:
-    """Write `row` (added or changed), reload what the database set (ids, defaults,
-    timestamps) and audit the change (record_row)."""
+    """Write `row` (added or changed; RETURNING brings back what the database set: ids,
+    defaults, timestamps) and audit the change (record_row)."""
     await session.flush()
-    await session.refresh(row)
     await record_row(
         session, actor, row, action=action, entity_type=entity_type, before=before, redact=redact
     )

@@ -205,7 +205,6 @@ async def record_login(
     if new_hash is not None:
         user.password_hash = new_hash  # the same password, hashed with today's parameters
     await session.flush()
-    await session.refresh(user)
     return user
 
 

@@ -217,7 +217,6 @@ async def update_sensitive_data(
         return customer
     bump_version(customer)
     await session.flush()
-    await session.refresh(customer)
     await record_change(
         session,
         actor,

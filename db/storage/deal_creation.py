@@ -225,7 +225,6 @@ async def create_deal(
     # 10. The active scenario.
     deal.active_scenario_id = scenario.id
     await session.flush()
-    await session.refresh(deal)
     await checkpoint(10)
 
     # 11. One audit row for the whole creation.
@@ -285,7 +284,6 @@ async def _customer(
     customer = Customer(dealership_id=actor.dealership_id, **fields)
     session.add(customer)
     await session.flush()
-    await session.refresh(customer)
     return customer, True
 
 
@@ -335,7 +333,6 @@ async def _insert_deal(
             # Only a number written outside dealerdesk can collide: take the next one.
             number = await next_deal_number(session, dealership_id=actor.dealership_id, day=day)
             continue
-        await session.refresh(deal)
         return deal
     raise DuplicateDealNumber(
         f"deal number {number} is already in use and so were the {NUMBER_COLLISION_ATTEMPTS - 1} "

@@ -212,7 +212,6 @@ async def transition(
         deal.lost_reason = None
     bump_version(deal)
     await _flush_holding(session, vehicle)
-    await session.refresh(deal)
     after = snapshot(deal)
     after["vehicle_status"] = vehicle.status.value
     await record_change(
@@ -248,7 +247,6 @@ async def change_vehicle(
     await _flush_holding(session, new)
     await release_vehicle(session, old, deal_id=deal.id)
     await session.flush()
-    await session.refresh(deal)
     after = snapshot(deal)
     after["vehicle_status"] = new.status.value
     after["released_vehicle_status"] = old.status.value

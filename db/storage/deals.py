@@ -243,7 +243,6 @@ async def touch(session: AsyncSession, deal: Deal) -> None:
     """A new version of the deal for a change to what belongs to it (e.g. its trade-ins)."""
     bump_version(deal)
     await session.flush()
-    await session.refresh(deal)
 
 
 async def _save(

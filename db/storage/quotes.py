@@ -497,7 +497,6 @@ async def send_quick_quote(
         session, actor, quote, action="quick_quote.send", entity_type=ENTITY, before=before
     )
     for row in rows:
-        await session.refresh(row)
         await record_row(
             session,
             actor,

@@ -378,7 +378,6 @@ async def _add(
     _apply(row, terms, figures_of(terms, pricing))
     session.add(row)
     await session.flush()
-    await session.refresh(row)
     return row
 
 

@@ -230,7 +230,6 @@ async def invite_user(
     except IntegrityError:
         # Someone invited the same address between our check and our insert.
         raise _email_taken((*path, "email")) from None
-    await session.refresh(user)
     await record_row(
         session,
         actor,
@@ -490,7 +489,6 @@ async def reset_password(
     # Whoever knew the old password may hold a session: a new password ends them all.
     await revoke_user_sessions(session, user_id=user.id, reason="password_reset")
     await session.flush()
-    await session.refresh(user)
     after = _snapshot(user)
     after["password_hash"] = "[changed]"  # noqa: S105 - that it changed, never to what
     await record_change(

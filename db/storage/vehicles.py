@@ -539,7 +539,6 @@ async def create_vehicle(
     vehicle = Vehicle(dealership_id=actor.dealership_id, **clean)
     session.add(vehicle)
     await _flush(session, vehicle, path=path)
-    await session.refresh(vehicle)
     await record_row(
         session, actor, vehicle, action="vehicle.create", entity_type=ENTITY, before=None
     )
@@ -578,7 +577,6 @@ async def update_vehicle(
         return vehicle  # nothing changed: no new version, no audit row
     bump_version(vehicle)
     await _flush(session, vehicle, path=path)
-    await session.refresh(vehicle)
     await record_row(
         session, actor, vehicle, action="vehicle.update", entity_type=ENTITY, before=before
     )
