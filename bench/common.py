@@ -75,7 +75,10 @@ def num(value: object) -> float:
 
 
 def port_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (connections in TIME_WAIT do not count: the servers
+    bind with SO_REUSEADDR too)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -92,6 +92,12 @@ class Cluster:
         with (DATA / "postgresql.conf").open("a") as conf:
             conf.write("\ninclude_if_exists = 'bench.conf'\n")
 
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((DATA / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def running(self) -> bool:
         out = self._as_postgres(PG_BIN / "pg_ctl", "-D", DATA, "status", check=False)
         return "server is running" in out
