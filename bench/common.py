@@ -21,6 +21,8 @@ if str(ROOT) not in sys.path:
 # The secret the dealerdesk servers verify bearer tokens with; the harness issues its token
 # with it. Only ever used against the benchmark's own throw-away servers.
 TOKEN_SECRET = "bench-token-secret-" + "x" * 40
+# A fixed 32-byte key (base64) for the servers' DATA_ENCRYPTION_KEY: bench data only.
+DATA_KEY = "YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtbG9uZy4uLi4="
 
 DEFAULT_PG_PORT = 55433
 DEFAULT_DB_NAME = "dealerdesk_bench"

@@ -1,6 +1,6 @@
-"""In-process cost of the read queries: the real schema executed with a real context (the
-caller, a tenant-bound session on the benchmark's database, fresh dataloaders) exactly as the
-GraphQL endpoint builds it per request, plus the orjson encoding of the answer; no HTTP.
+"""In-process cost of the read queries: POST /graphql through the whole ASGI app (the
+endpoint, the caller's token and database check, execution, encoding) on the benchmark's
+database, as the server runs it in production mode; only uvicorn's HTTP parsing is left out.
 
 Prints milliseconds per request (timed without a profiler), then runs the same requests under
 pyinstrument and writes bench/out/profile-<query>.html, profile-<query>.txt (the call tree)
@@ -21,75 +21,84 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson
-from starlette.applications import Starlette
-from starlette.requests import Request
-from strawberry.types.graphql import OperationType
+from datetime import timedelta
 
-from bench.common import OUT, TOKEN_SECRET, say
+import orjson
+
+from bench.common import DATA_KEY, OUT, TOKEN_SECRET, say
 from bench.dataset import DEALERSHIP, SALES_MANAGER
 from bench.queries import DEALERDESK, EXPECTED_DEALS
-from db.engine import create_engine, dispose, warm
 from db.models.enums import Role
-from db.tenant import TenantDB
-from resolvers.context import Context
-from resolvers.loaders import Loaders
-from schema.root import schema
-from server.app import AppState, pool_config, signer_for
-from server.config import Settings
-from server.tokens import Principal
+from server.app import create_app, signer_for
+from server.config import Environment, Settings
 
 
 async def run_profile(
     database_url: str, names: list[str], iterations: int, warmup: int = 20
 ) -> dict[str, dict[str, float]]:
+    from asgi_lifespan import LifespanManager
     from pyinstrument import Profiler
 
     settings = Settings(
-        database_url=database_url, auth_token_secret=TOKEN_SECRET, log_level="WARNING"
+        app_env=Environment.PRODUCTION,
+        database_url=database_url,
+        auth_token_secret=TOKEN_SECRET,
+        data_encryption_key=DATA_KEY,
+        log_level="WARNING",
     )
-    engine = create_engine(pool_config(settings, database_url))
-    await warm(engine, 2)
-    app = Starlette()
-    app.state.dealerdesk = AppState(settings=settings, engine=engine, signer=signer_for(settings))
-    principal = Principal(
+    app = create_app(settings, database_url)
+    token = signer_for(settings).issue(
         user_id=SALES_MANAGER,
         dealership_id=DEALERSHIP,
         role=Role.SALES_MANAGER,
-        token_id="bench-profile",  # noqa: S106 - a token id, not a secret
+        ttl=timedelta(hours=1),
     )
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/graphql",
-        "headers": [(b"content-type", b"application/json")],
-        "query_string": b"",
-        "app": app,
-    }
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"accept", b"application/json"),
+        (b"authorization", f"Bearer {token}".encode()),
+    ]
 
     async def once(query: str) -> bytes:
-        db = TenantDB(engine, DEALERSHIP)
-        context = Context(
-            request=Request(scope),
-            response=None,
-            request_id="bench-profile",
-            principal=principal,
-            db=db,
-            loaders=Loaders(db),
-        )
-        try:
-            result = await schema.execute(
-                query, context_value=context, allowed_operation_types={OperationType.QUERY}
-            )
-        finally:
-            await db.close()
-        if result.errors:
-            raise RuntimeError(f"{query[:60]}...: {result.errors}")
-        return orjson.dumps({"data": result.data})
+        """One POST /graphql through the whole ASGI app (endpoint, caller check, execution,
+        encoding): everything the server does for a request but uvicorn's HTTP parsing."""
+        body = orjson.dumps({"query": query})
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "POST",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "root_path": "",
+            "scheme": "http",
+            "query_string": b"",
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        sent = False
+        chunks: list[bytes] = []
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, dict[str, float]] = {}
-    try:
+        async def receive() -> dict[str, object]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))  # type: ignore[arg-type]
+
+        await app(scope, receive, send)
+        answer = b"".join(chunks)
+        if b'"errors"' in answer:
+            raise RuntimeError(f"{query[:60]}...: {answer[:300]!r}")
+        return answer
+
+    async with LifespanManager(app):
+        OUT.mkdir(parents=True, exist_ok=True)
+        timings: dict[str, dict[str, float]] = {}
         for name in names:
             query = DEALERDESK[name]
             body = b""
@@ -131,8 +140,6 @@ async def run_profile(
             if profiler.last_session is not None:
                 profiler.last_session.save(str(stem.with_suffix(".pyisession")))
             say(f"  profile: {stem}.html, .txt (call tree) and {flat.name} (by own time)")
-    finally:
-        await dispose(engine)
     return timings
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import OUT, ROOT, TOKEN_SECRET, BenchError, port_free
+from bench.common import DATA_KEY, OUT, ROOT, TOKEN_SECRET, BenchError, port_free
 from bench.tools import POSTGRAPHILE_DIR
 
 WORKERS = {"dd1": 1, "dd2": 2}
@@ -74,6 +74,8 @@ def start_dealerdesk(name: str, port: int, database_url: str) -> Server:
         "APP_ENV": "production",
         "DATABASE_URL": database_url,
         "AUTH_TOKEN_SECRET": TOKEN_SECRET,
+        # Production requires a data key; the bench's data has no encrypted fields to read.
+        "DATA_ENCRYPTION_KEY": DATA_KEY,
         "LOG_LEVEL": "WARNING",
     }
     log = OUT / "logs" / f"{name}.log"
