@@ -33,7 +33,7 @@ class PoolConfig:
     idle_timeout_ms: int = 30_000
     statement_timeout_ms: int = 30_000
     slow_query_ms: int = 1_000
-    pre_ping: bool = True
+    pre_ping: bool = False
     application_name: str = "dealerdesk"
 
 

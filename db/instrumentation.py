@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -43,12 +43,49 @@ current_stats: ContextVar[StatementStats | None] = ContextVar("sql_stats", defau
 
 _START_KEY = "dealerdesk_started"
 
+StatementListener = Callable[[str], None]
+# Per engine: the slow-statement threshold, and listeners of statements sent past SQLAlchemy
+# (the asyncpg fast path of TenantDB.fetch), so they are counted like every other one.
+_thresholds: dict[int, float] = {}
+_listeners: dict[int, list[StatementListener]] = {}
+
+
+def _observe(statement: str, elapsed: float, threshold: float) -> None:
+    SQL_STATEMENTS.inc()
+    SQL_DURATION.observe(elapsed)
+    stats = current_stats.get()
+    if stats is not None:
+        stats.count += 1
+        stats.seconds += elapsed
+    if elapsed >= threshold:
+        SQL_SLOW.inc()
+        log.warning(
+            "slow statement",
+            extra={"duration_ms": round(elapsed * 1000, 1), "statement": statement[:500]},
+        )
+
+
+def note_statement(engine: Engine, statement: str, elapsed: float) -> None:
+    """Count and time a statement sent on the engine's connection without SQLAlchemy."""
+    _observe(statement, elapsed, _thresholds.get(id(engine), float("inf")))
+    for listener in _listeners.get(id(engine), ()):
+        listener(statement)
+
+
+def listen_raw(engine: Engine, listener: StatementListener) -> None:
+    _listeners.setdefault(id(engine), []).append(listener)
+
+
+def unlisten_raw(engine: Engine, listener: StatementListener) -> None:
+    _listeners.get(id(engine), []).remove(listener)
+
 
 def instrument(engine: AsyncEngine, slow_threshold_ms: int) -> None:
     """Attach statement timing to an engine. Parameters are never logged: they carry
     customers' personal data."""
     sync_engine: Engine = engine.sync_engine
     threshold = slow_threshold_ms / 1000.0
+    _thresholds[id(sync_engine)] = threshold
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before(
@@ -71,18 +108,7 @@ def instrument(engine: AsyncEngine, slow_threshold_ms: int) -> None:
         executemany: bool,
     ) -> None:
         elapsed = time.perf_counter() - conn.info[_START_KEY].pop()
-        SQL_STATEMENTS.inc()
-        SQL_DURATION.observe(elapsed)
-        stats = current_stats.get()
-        if stats is not None:
-            stats.count += 1
-            stats.seconds += elapsed
-        if elapsed >= threshold:
-            SQL_SLOW.inc()
-            log.warning(
-                "slow statement",
-                extra={"duration_ms": round(elapsed * 1000, 1), "statement": statement[:500]},
-            )
+        _observe(statement, elapsed, threshold)
 
     @event.listens_for(sync_engine, "handle_error")
     def _error(context: object) -> None:

@@ -13,15 +13,18 @@ session sees what the dealership binding allows, as before roles existed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from db.instrumentation import note_statement
 from db.transactions import TX_TIMEOUT_KEY, TxOptions, run_transaction
 
 T = TypeVar("T")
@@ -103,9 +106,12 @@ class TenantDB:
         self.dealership_id = dealership_id
         self.user_id = user_id
         self.role = role
+        self._engine = engine
         self._session = tenant_session(engine, dealership_id, user_id=user_id, role=role)
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
+        # The asyncpg connection of the open read transaction (see fetch).
+        self._driver: asyncpg.Connection | None = None
 
     async def bind(
         self, dealership_id: int | None, *, user_id: int | None, role: str | None
@@ -116,6 +122,7 @@ class TenantDB:
             return
         async with self._lock:
             await self._session.close()
+            self._driver = None
             self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
             self._session.info[DEALERSHIP_KEY] = dealership_id
             self._session.info[USER_KEY] = user_id
@@ -124,6 +131,24 @@ class TenantDB:
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""
         self._after_commit.append(callback)
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        """A read sent through asyncpg itself, in the request's read transaction (bound like
+        every other one): the hot read paths (dataloaders, the caller check) skip
+        SQLAlchemy's statement building and result processing, which cost more than the
+        query. Counted and timed like every statement (db/instrumentation.py)."""
+        async with self._lock:
+            driver = self._driver
+            if driver is None:
+                connection = await self._session.connection()  # begins and binds if needed
+                raw = await connection.get_raw_connection()
+                driver = raw.driver_connection
+                assert isinstance(driver, asyncpg.Connection)
+                self._driver = driver
+            started = time.perf_counter()
+            rows = await driver.fetch(sql, *args)
+            note_statement(self._engine.sync_engine, sql, time.perf_counter() - started)
+            return rows
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -139,7 +164,11 @@ class TenantDB:
     ) -> T:
         """Run a unit of work atomically through the transaction manager."""
         async with self._lock:
-            result = await run_transaction(self._session, work, options)
+            self._driver = None
+            try:
+                result = await run_transaction(self._session, work, options)
+            finally:
+                self._driver = None
         for callback in self._after_commit:
             callback()
         return result
@@ -148,4 +177,5 @@ class TenantDB:
         """End the read transaction (rolled back: only units of work write) and return the
         connection to the pool. Idempotent."""
         async with self._lock:
+            self._driver = None
             await self._session.close()

@@ -9,22 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import Generic, TypeVar, cast
+from functools import cached_property
+from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import BigInteger, Column, ColumnElement, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Row
+from sqlalchemy import ColumnElement, Table
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.types import TypeEngine
 
 from db import models
 from db.storage import customers, dealerships, vehicles
 from db.tenant import TenantDB
 from schema.appointments import Appointment
 from schema.audit import AuditLog, SecurityAuditLog
-from schema.base import from_row
+from schema.base import from_row, row_builder
 from schema.customers import Customer, CustomerHistoryEntry, CustomerHistoryKind, CustomerNote
 from schema.dealerships import Dealership, DealershipSettings, settings_from_row
 from schema.deals import Deal
@@ -46,67 +44,81 @@ class MissingRow(LookupError):
     """A required relation points at a row this session cannot see."""
 
 
-_BIGINT_ARRAY = cast("TypeEngine[list[int]]", ARRAY(BigInteger))
+class RowSpec(Generic[T]):
+    """How one table's rows become one GraphQL type, with the SQL to read them by id and by
+    a parent column written once, at import (sent with asyncpg: see TenantDB.fetch)."""
+
+    def __init__(self, table: Table, cls: type[T]) -> None:
+        self.table = table
+        self.cls = cls
+        self.columns = [column.name for column in table.columns]
+        # Names from our own table metadata, quoted: no input reaches these strings.
+        self.select = (
+            f"SELECT {', '.join(_quote(c) for c in self.columns)} FROM {_quote(table.name)}"  # noqa: S608
+        )
+        self.by_id = f"{self.select} WHERE id = ANY($1::bigint[])"
+        self.id_index = self.columns.index("id")
+        self.build = row_builder(cls, self.columns, table)
+
+    def by_parent(self, parent: str, order_by: Sequence[ColumnElement[object]]) -> str:
+        order = ", ".join(
+            str(e.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+            for e in order_by
+        )
+        return f"{self.select} WHERE {_quote(parent)} = ANY($1::bigint[]) ORDER BY {order}"
 
 
-def _ids_param(name: str, keys: Sequence[int]) -> BindParameter[list[int]]:
-    # `= ANY($1)` keeps the SQL text (and asyncpg's prepared statement) the same for any batch.
-    return bindparam(name, list(keys), type_=_BIGINT_ARRAY)
+_DIALECT = PGDialect()  # type: ignore[no-untyped-call]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class ByIdLoader(DataLoader[int, T | None], Generic[T]):
-    """Rows of one table by primary key, built into GraphQL objects."""
+    """Rows of one table by primary key, built into GraphQL objects: one statement a batch."""
 
-    def __init__(self, db: TenantDB, table: Table, build: Callable[[Row[tuple[object, ...]]], T]):
+    def __init__(self, db: TenantDB, spec: RowSpec[T]):
         super().__init__()
         self._db = db
-        self._table = table
-        self._build = build
+        self._spec = spec
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[T | None]:
-        stmt = select(self._table).where(self._table.c.id == any_(_ids_param("ids", keys)))
-        async with self._db.session() as session:
-            rows = (await session.execute(stmt)).all()
-        by_id = {row.id: self._build(row) for row in rows}
+        spec = self._spec
+        rows = await self._db.fetch(spec.by_id, list(keys))
+        index, build = spec.id_index, spec.build
+        by_id = {row[index]: build(row) for row in rows}
         return [by_id.get(key) for key in keys]
 
     async def load_one(self, key: int) -> T:
         value = await self.load(key)
         if value is None:
-            raise MissingRow(f"{self._table.name} {key}")
+            raise MissingRow(f"{self._spec.table.name} {key}")
         return value
 
 
 class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
-    """Child rows grouped by a parent id column (one-to-many)."""
+    """Child rows grouped by a parent id column (one-to-many): one statement a batch."""
 
     def __init__(
         self,
         db: TenantDB,
-        table: Table,
-        parent: Column[int],
-        build: Callable[[Row[tuple[object, ...]]], T],
+        spec: RowSpec[T],
+        parent: str,
         order_by: Sequence[ColumnElement[object]] = (),
     ):
         super().__init__()
         self._db = db
-        self._table = table
-        self._parent = parent
-        self._build = build
-        self._order_by = order_by or (table.c.id,)
+        self._spec = spec
+        self._sql = spec.by_parent(parent, order_by or (spec.table.c.id,))
+        self._parent_index = spec.columns.index(parent)
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[list[T]]:
-        stmt = (
-            select(self._table)
-            .where(self._parent == any_(_ids_param("ids", keys)))
-            .order_by(*self._order_by)
-        )
-        async with self._db.session() as session:
-            rows = (await session.execute(stmt)).all()
+        rows = await self._db.fetch(self._sql, list(keys))
         grouped: dict[int, list[T]] = defaultdict(list)
-        parent_key = self._parent.key
+        index, build = self._parent_index, self._spec.build
         for row in rows:
-            grouped[row._mapping[parent_key]].append(self._build(row))
+            grouped[row[index]].append(build(row))
         return [grouped.get(key, []) for key in keys]
 
 
@@ -135,10 +147,6 @@ class BatchLoader(DataLoader[K, T], Generic[K, S, T]):
         return [self._build(result) for result in results]
 
 
-def _builder(cls: type[T]) -> Callable[[Row[tuple[object, ...]]], T]:
-    return lambda row: from_row(cls, row)
-
-
 def table_of(model: type[models.Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -154,139 +162,211 @@ def history_entry(entry: customers.HistoryEntry) -> CustomerHistoryEntry:
     )
 
 
+DEALERSHIPS = RowSpec(table_of(models.Dealership), Dealership)
+USERS = RowSpec(table_of(models.User), User)
+CUSTOMERS = RowSpec(table_of(models.Customer), Customer)
+CUSTOMER_NOTES = RowSpec(table_of(models.CustomerNote), CustomerNote)
+VEHICLES = RowSpec(table_of(models.Vehicle), Vehicle)
+FEE_TEMPLATES = RowSpec(table_of(models.FeeTemplate), FeeTemplate)
+APPOINTMENTS = RowSpec(table_of(models.Appointment), Appointment)
+QUICK_QUOTES = RowSpec(table_of(models.QuickQuote), QuickQuote)
+QUICK_QUOTE_CONTACTS = RowSpec(table_of(models.QuickQuoteContact), QuickQuoteContact)
+DEALS = RowSpec(table_of(models.Deal), Deal)
+DEAL_SCENARIOS = RowSpec(table_of(models.DealScenario), DealScenario)
+TRADE_VEHICLES = RowSpec(table_of(models.TradeVehicle), TradeVehicle)
+TAX_JURISDICTIONS = RowSpec(table_of(models.TaxJurisdiction), TaxJurisdiction)
+LENDERS = RowSpec(table_of(models.Lender), Lender)
+LENDER_PROGRAMS = RowSpec(table_of(models.LenderProgram), LenderProgram)
+RATE_REQUESTS = RowSpec(table_of(models.RateRequest), RateRequest)
+LENDER_DECISIONS = RowSpec(table_of(models.LenderDecision), LenderDecision)
+AUDIT_LOGS = RowSpec(table_of(models.AuditLog), AuditLog)
+SECURITY_AUDIT_LOGS = RowSpec(table_of(models.SecurityAuditLog), SecurityAuditLog)
+
+_NEWEST_DEALS = (DEALS.table.c.created_at.desc(), DEALS.table.c.id.desc())
+_BY_START = (APPOINTMENTS.table.c.starts_at, APPOINTMENTS.table.c.id)
+
+
 class Loaders:
-    """The request's loaders, one attribute per relation."""
+    """The request's loaders, one per relation, each made on first use (a request touches a
+    few of them; building all of them for every request would cost more than many queries).
+    """
 
     def __init__(self, db: TenantDB) -> None:
-        self.dealership = ByIdLoader(db, table_of(models.Dealership), _builder(Dealership))
-        self.user = ByIdLoader(db, table_of(models.User), _builder(User))
-        self.customer = ByIdLoader(db, table_of(models.Customer), _builder(Customer))
-        self.customer_note = ByIdLoader(db, table_of(models.CustomerNote), _builder(CustomerNote))
-        self.customer_notes = ByParentLoader(
-            db,
-            table_of(models.CustomerNote),
-            table_of(models.CustomerNote).c.customer_id,
-            _builder(CustomerNote),
-            order_by=(table_of(models.CustomerNote).c.created_at.desc(),),
-        )
-        self.customer_history: BatchLoader[
-            int, list[customers.HistoryEntry], list[CustomerHistoryEntry]
-        ] = BatchLoader(
-            db,
-            lambda s, ids: customers.histories(s, customer_ids=ids),
-            lambda entries: [history_entry(e) for e in entries],
-        )
-        self.customer_duplicates: BatchLoader[int, list[models.Customer], list[Customer]] = (
-            BatchLoader(
-                db,
-                lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
-                lambda rows: [from_row(Customer, r) for r in rows],
-            )
-        )
-        self.vehicle = ByIdLoader(db, table_of(models.Vehicle), _builder(Vehicle))
-        # Keyed by dealership id: today in its time zone (Vehicle.daysInStock).
-        self.dealership_today: BatchLoader[int, date, date] = BatchLoader(
-            db, vehicles.todays, lambda today: today
-        )
-        self.dealership_settings: BatchLoader[
-            int, models.DealershipSettings | None, DealershipSettings | None
-        ] = BatchLoader(
-            db,
-            lambda s, ids: dealerships.settings_of(s, dealership_ids=list(ids)),
-            lambda row: None if row is None else settings_from_row(row),
-        )
-        self.fee_template = ByIdLoader(db, table_of(models.FeeTemplate), _builder(FeeTemplate))
-        self.appointment = ByIdLoader(db, table_of(models.Appointment), _builder(Appointment))
-        self.customer_appointments = ByParentLoader(
-            db,
-            table_of(models.Appointment),
-            table_of(models.Appointment).c.customer_id,
-            _builder(Appointment),
-            order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
-        )
-        self.quick_quote = ByIdLoader(db, table_of(models.QuickQuote), _builder(QuickQuote))
-        self.quick_quote_contact = ByIdLoader(
-            db, table_of(models.QuickQuoteContact), _builder(QuickQuoteContact)
-        )
-        self.quick_quote_contacts = ByParentLoader(
-            db,
-            table_of(models.QuickQuoteContact),
-            table_of(models.QuickQuoteContact).c.quick_quote_id,
-            _builder(QuickQuoteContact),
-        )
-        deals, scenarios, trades = (
-            table_of(models.Deal),
-            table_of(models.DealScenario),
-            table_of(models.TradeVehicle),
-        )
-        newest_deals = (deals.c.created_at.desc(), deals.c.id.desc())
-        self.deal = ByIdLoader(db, deals, _builder(Deal))
-        self.customer_deals = ByParentLoader(
-            db, deals, deals.c.customer_id, _builder(Deal), order_by=newest_deals
-        )
-        self.vehicle_deals = ByParentLoader(
-            db, deals, deals.c.vehicle_id, _builder(Deal), order_by=newest_deals
-        )
-        self.deal_scenario = ByIdLoader(db, scenarios, _builder(DealScenario))
-        self.deal_scenarios = ByParentLoader(
-            db, scenarios, scenarios.c.deal_id, _builder(DealScenario)
-        )
-        self.trade_vehicle = ByIdLoader(db, trades, _builder(TradeVehicle))
-        self.deal_trade_vehicles = ByParentLoader(
-            db, trades, trades.c.deal_id, _builder(TradeVehicle)
-        )
-        self.customer_trade_vehicles = ByParentLoader(
-            db, trades, trades.c.customer_id, _builder(TradeVehicle)
-        )
-        self.tax_jurisdiction = ByIdLoader(
-            db, table_of(models.TaxJurisdiction), _builder(TaxJurisdiction)
-        )
-        self.lender = ByIdLoader(db, table_of(models.Lender), _builder(Lender))
-        self.lender_program = ByIdLoader(
-            db, table_of(models.LenderProgram), _builder(LenderProgram)
-        )
-        programs = table_of(models.LenderProgram)
-        self.lender_programs = ByParentLoader(
-            db,
-            programs,
-            programs.c.lender_id,
-            _builder(LenderProgram),
-            order_by=(programs.c.name, programs.c.id),
-        )
-        self.rate_request = ByIdLoader(db, table_of(models.RateRequest), _builder(RateRequest))
-        self.lender_decision = ByIdLoader(
-            db, table_of(models.LenderDecision), _builder(LenderDecision)
-        )
-        decisions = table_of(models.LenderDecision)
-        self.rate_request_decisions = ByParentLoader(
-            db,
-            decisions,
-            decisions.c.rate_request_id,
-            _builder(LenderDecision),
-            order_by=(decisions.c.decided_at, decisions.c.id),
-        )
-        self.deal_rate_requests = ByParentLoader(
-            db,
-            table_of(models.RateRequest),
-            table_of(models.RateRequest).c.deal_id,
-            _builder(RateRequest),
-        )
-        self.deal_appointments = ByParentLoader(
-            db,
-            table_of(models.Appointment),
-            table_of(models.Appointment).c.deal_id,
-            _builder(Appointment),
-            order_by=(table_of(models.Appointment).c.starts_at, table_of(models.Appointment).c.id),
-        )
-        self.audit_log = ByIdLoader(db, table_of(models.AuditLog), _builder(AuditLog))
-        self.security_audit_log = ByIdLoader(
-            db, table_of(models.SecurityAuditLog), _builder(SecurityAuditLog)
-        )
-        # Keyed by role: its permission set in the request's dealership, read at most once
-        # per request (resolvers/sensitive.py masks fields with it).
+        self._db = db
         db.on_commit(self.clear_all)
 
     def clear_all(self) -> None:
         for loader in vars(self).values():
             if isinstance(loader, DataLoader):
                 loader.clear_all()
+
+    @cached_property
+    def dealership(self) -> ByIdLoader[Dealership]:
+        return ByIdLoader(self._db, DEALERSHIPS)
+
+    @cached_property
+    def user(self) -> ByIdLoader[User]:
+        return ByIdLoader(self._db, USERS)
+
+    @cached_property
+    def customer(self) -> ByIdLoader[Customer]:
+        return ByIdLoader(self._db, CUSTOMERS)
+
+    @cached_property
+    def customer_note(self) -> ByIdLoader[CustomerNote]:
+        return ByIdLoader(self._db, CUSTOMER_NOTES)
+
+    @cached_property
+    def customer_notes(self) -> ByParentLoader[CustomerNote]:
+        return ByParentLoader(
+            self._db,
+            CUSTOMER_NOTES,
+            "customer_id",
+            order_by=(CUSTOMER_NOTES.table.c.created_at.desc(), CUSTOMER_NOTES.table.c.id.desc()),
+        )
+
+    @cached_property
+    def customer_history(
+        self,
+    ) -> BatchLoader[int, list[customers.HistoryEntry], list[CustomerHistoryEntry]]:
+        return BatchLoader(
+            self._db,
+            lambda s, ids: customers.histories(s, customer_ids=ids),
+            lambda entries: [history_entry(e) for e in entries],
+        )
+
+    @cached_property
+    def customer_duplicates(self) -> BatchLoader[int, list[models.Customer], list[Customer]]:
+        return BatchLoader(
+            self._db,
+            lambda s, ids: customers.duplicates_of(s, customer_ids=ids),
+            lambda rows: [from_row(Customer, r) for r in rows],
+        )
+
+    @cached_property
+    def vehicle(self) -> ByIdLoader[Vehicle]:
+        return ByIdLoader(self._db, VEHICLES)
+
+    @cached_property
+    def dealership_today(self) -> BatchLoader[int, date, date]:
+        """Keyed by dealership id: today in its time zone (Vehicle.daysInStock)."""
+        return BatchLoader(self._db, vehicles.todays, lambda today: today)
+
+    @cached_property
+    def dealership_settings(
+        self,
+    ) -> BatchLoader[int, models.DealershipSettings | None, DealershipSettings | None]:
+        return BatchLoader(
+            self._db,
+            lambda s, ids: dealerships.settings_of(s, dealership_ids=list(ids)),
+            lambda row: None if row is None else settings_from_row(row),
+        )
+
+    @cached_property
+    def fee_template(self) -> ByIdLoader[FeeTemplate]:
+        return ByIdLoader(self._db, FEE_TEMPLATES)
+
+    @cached_property
+    def appointment(self) -> ByIdLoader[Appointment]:
+        return ByIdLoader(self._db, APPOINTMENTS)
+
+    @cached_property
+    def customer_appointments(self) -> ByParentLoader[Appointment]:
+        return ByParentLoader(self._db, APPOINTMENTS, "customer_id", order_by=_BY_START)
+
+    @cached_property
+    def deal_appointments(self) -> ByParentLoader[Appointment]:
+        return ByParentLoader(self._db, APPOINTMENTS, "deal_id", order_by=_BY_START)
+
+    @cached_property
+    def quick_quote(self) -> ByIdLoader[QuickQuote]:
+        return ByIdLoader(self._db, QUICK_QUOTES)
+
+    @cached_property
+    def quick_quote_contact(self) -> ByIdLoader[QuickQuoteContact]:
+        return ByIdLoader(self._db, QUICK_QUOTE_CONTACTS)
+
+    @cached_property
+    def quick_quote_contacts(self) -> ByParentLoader[QuickQuoteContact]:
+        return ByParentLoader(self._db, QUICK_QUOTE_CONTACTS, "quick_quote_id")
+
+    @cached_property
+    def deal(self) -> ByIdLoader[Deal]:
+        return ByIdLoader(self._db, DEALS)
+
+    @cached_property
+    def customer_deals(self) -> ByParentLoader[Deal]:
+        return ByParentLoader(self._db, DEALS, "customer_id", order_by=_NEWEST_DEALS)
+
+    @cached_property
+    def vehicle_deals(self) -> ByParentLoader[Deal]:
+        return ByParentLoader(self._db, DEALS, "vehicle_id", order_by=_NEWEST_DEALS)
+
+    @cached_property
+    def deal_scenario(self) -> ByIdLoader[DealScenario]:
+        return ByIdLoader(self._db, DEAL_SCENARIOS)
+
+    @cached_property
+    def deal_scenarios(self) -> ByParentLoader[DealScenario]:
+        return ByParentLoader(self._db, DEAL_SCENARIOS, "deal_id")
+
+    @cached_property
+    def trade_vehicle(self) -> ByIdLoader[TradeVehicle]:
+        return ByIdLoader(self._db, TRADE_VEHICLES)
+
+    @cached_property
+    def deal_trade_vehicles(self) -> ByParentLoader[TradeVehicle]:
+        return ByParentLoader(self._db, TRADE_VEHICLES, "deal_id")
+
+    @cached_property
+    def customer_trade_vehicles(self) -> ByParentLoader[TradeVehicle]:
+        return ByParentLoader(self._db, TRADE_VEHICLES, "customer_id")
+
+    @cached_property
+    def tax_jurisdiction(self) -> ByIdLoader[TaxJurisdiction]:
+        return ByIdLoader(self._db, TAX_JURISDICTIONS)
+
+    @cached_property
+    def lender(self) -> ByIdLoader[Lender]:
+        return ByIdLoader(self._db, LENDERS)
+
+    @cached_property
+    def lender_program(self) -> ByIdLoader[LenderProgram]:
+        return ByIdLoader(self._db, LENDER_PROGRAMS)
+
+    @cached_property
+    def lender_programs(self) -> ByParentLoader[LenderProgram]:
+        table = LENDER_PROGRAMS.table
+        return ByParentLoader(
+            self._db, LENDER_PROGRAMS, "lender_id", order_by=(table.c.name, table.c.id)
+        )
+
+    @cached_property
+    def rate_request(self) -> ByIdLoader[RateRequest]:
+        return ByIdLoader(self._db, RATE_REQUESTS)
+
+    @cached_property
+    def deal_rate_requests(self) -> ByParentLoader[RateRequest]:
+        return ByParentLoader(self._db, RATE_REQUESTS, "deal_id")
+
+    @cached_property
+    def lender_decision(self) -> ByIdLoader[LenderDecision]:
+        return ByIdLoader(self._db, LENDER_DECISIONS)
+
+    @cached_property
+    def rate_request_decisions(self) -> ByParentLoader[LenderDecision]:
+        table = LENDER_DECISIONS.table
+        return ByParentLoader(
+            self._db,
+            LENDER_DECISIONS,
+            "rate_request_id",
+            order_by=(table.c.decided_at, table.c.id),
+        )
+
+    @cached_property
+    def audit_log(self) -> ByIdLoader[AuditLog]:
+        return ByIdLoader(self._db, AUDIT_LOGS)
+
+    @cached_property
+    def security_audit_log(self) -> ByIdLoader[SecurityAuditLog]:
+        return ByIdLoader(self._db, SECURITY_AUDIT_LOGS)

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     db_idle_timeout: Millis = 30_000
     db_statement_timeout: Millis = 30_000
     db_slow_query_threshold: Millis = 1_000
-    db_pool_pre_ping: bool = True
+    # Off: a round trip per request; a dropped connection is replaced when it fails (and a
+    # unit of work retries), which is rare enough not to pay for on every checkout.
+    db_pool_pre_ping: bool = False
 
     # HMAC secret for access tokens. Development falls back to a per-checkout secret on disk.
     auth_token_secret: SecretStr | None = None

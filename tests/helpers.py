@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from db.migrate import upgrade
 from db.storage.auth import CALLER_CHECK
+from db.instrumentation import listen_raw, unlisten_raw
 from db.tenant import TenantDB
 from db.urls import async_url
 from schema.relay import from_global_id
@@ -76,11 +77,14 @@ def count_statements(engine: Engine) -> Iterator[StatementLog]:
     def before(conn: object, cursor: object, statement: str, *args: object) -> None:
         log.statements.append(statement)
 
+    # Statements through SQLAlchemy, and those the read fast path sends with asyncpg.
     event.listen(engine, "before_cursor_execute", before)
+    listen_raw(engine, log.statements.append)
     try:
         yield log
     finally:
         event.remove(engine, "before_cursor_execute", before)
+        unlisten_raw(engine, log.statements.append)
 
 
 def free_port() -> int:
