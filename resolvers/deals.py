@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 
 import strawberry
@@ -10,6 +12,7 @@ from db.storage import deals as storage
 from db.storage.pagination import PageArgs
 from resolvers.context import Info
 from resolvers.ids import decode_id, decode_optional_id
+from resolvers.lookahead import selected
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
 from resolvers.permissions import requires
@@ -46,14 +49,21 @@ INPUT = ("input",)
 
 async def deal(info: Info, id: strawberry.ID) -> Deal | None:
     """A deal of your dealership by id."""
-    return await info.context.loaders.deal.load(decode_id(id, "Deal", field=("id",)))
+    found = await info.context.loaders.deal.load(decode_id(id, "Deal", field=("id",)))
+    if found is not None:
+        await preload(info, [found], selected(info, ()))
+    return found
 
 
 async def deal_by_number(info: Info, deal_number: str) -> Deal | None:
     """A deal by its number, e.g. 2025-0314-0007."""
     async with info.context.db.session() as session:
         row = await storage.get_deal_by_number(session, deal_number=deal_number)
-    return None if row is None else from_row(Deal, row)
+    if row is None:
+        return None
+    found = from_row(Deal, row)
+    await preload(info, [found], selected(info, ()))
+    return found
 
 
 def _criteria(flt: DealFilter) -> storage.DealFilter:
@@ -69,6 +79,45 @@ def _criteria(flt: DealFilter) -> storage.DealFilter:
         created_before=flt.created_before,
         search=flt.search,
     )
+
+
+async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
+    """Load what the query selects of these deals' relations now, one statement per
+    relation, so that each deal's fields resolve from memory instead of one await each."""
+    if not deals or not fields:
+        return
+    loaders = info.context.loaders
+    waits: list[Awaitable[object]] = []
+    if "customer" in fields:
+        waits.append(loaders.customer.load_many([d.customer_id for d in deals]))
+    if "vehicle" in fields or "grossProfit" in fields:
+        waits.append(loaders.vehicle.load_many([d.vehicle_id for d in deals]))
+    staff = {
+        user
+        for d in deals
+        for name, user in (
+            ("salesperson", d.salesperson_id),
+            ("salesManager", d.sales_manager_id),
+            ("financeManager", d.finance_manager_id),
+        )
+        if name in fields and user is not None
+    }
+    if staff:
+        waits.append(loaders.user.load_many(sorted(staff)))
+    if "activeScenario" in fields or "grossProfit" in fields:
+        active = [d.active_scenario_id for d in deals if d.active_scenario_id is not None]
+        if active:
+            waits.append(loaders.deal_scenario.load_many(active))
+    ids = [d.pk for d in deals]
+    for name, loader in (
+        ("scenarios", loaders.deal_scenarios),
+        ("tradeVehicles", loaders.deal_trade_vehicles),
+        ("rateRequests", loaders.deal_rate_requests),
+        ("appointments", loaders.deal_appointments),
+    ):
+        if name in fields:
+            waits.append(loader.load_many(ids))
+    await asyncio.gather(*waits)
 
 
 async def deals(
@@ -91,12 +140,14 @@ async def deals(
             descending=order.direction is OrderDirection.DESC,
             page=PageArgs(first=first, after=after, last=last, before=before),
         )
-    return to_connection(
+    connection = to_connection(
         info,
         page,
         lambda row: from_row(Deal, row),
         lambda session: storage.count_deals(session, filter=criteria),
     )
+    await preload(info, connection.nodes(), selected(info, ("nodes",), ("edges", "node")))
+    return connection
 
 
 async def deal_stats(

@@ -82,13 +82,27 @@ class ByIdLoader(DataLoader[int, T | None], Generic[T]):
         super().__init__()
         self._db = db
         self._spec = spec
+        self._found: dict[int, T | None] = {}
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[T | None]:
         spec = self._spec
         rows = await self._db.fetch(spec.by_id, list(keys))
         index, build = spec.id_index, spec.build
         by_id = {row[index]: build(row) for row in rows}
-        return [by_id.get(key) for key in keys]
+        found = [by_id.get(key) for key in keys]
+        self._found.update(zip(keys, found, strict=True))
+        return found
+
+    def peek(self, key: int) -> T | Awaitable[T | None] | None:
+        """The row itself when this request has already loaded it - a relation resolved
+        without an await - else a load to await."""
+        if key in self._found:
+            return self._found[key]
+        return self.load(key)
+
+    def clear_all(self) -> ByIdLoader[T]:
+        self._found.clear()
+        return super().clear_all()
 
     async def load_one(self, key: int) -> T:
         value = await self.load(key)
@@ -112,6 +126,7 @@ class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
         self._spec = spec
         self._sql = spec.by_parent(parent, order_by or (spec.table.c.id,))
         self._parent_index = spec.columns.index(parent)
+        self._found: dict[int, list[T]] = {}
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[list[T]]:
         rows = await self._db.fetch(self._sql, list(keys))
@@ -119,7 +134,18 @@ class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
         index, build = self._parent_index, self._spec.build
         for row in rows:
             grouped[row[index]].append(build(row))
-        return [grouped.get(key, []) for key in keys]
+        found = [grouped.get(key, []) for key in keys]
+        self._found.update(zip(keys, found, strict=True))
+        return found
+
+    def peek(self, key: int) -> list[T] | Awaitable[list[T]]:
+        """The children themselves when this request has already loaded them, else a load."""
+        found = self._found.get(key)
+        return found if found is not None else self.load(key)
+
+    def clear_all(self) -> ByParentLoader[T]:
+        self._found.clear()
+        return super().clear_all()
 
 
 K = TypeVar("K")

@@ -9,10 +9,11 @@ import strawberry
 
 from db.storage.deals import EDITABLE_STATUSES, DealOrderField
 from db.storage.permissions import VIEW_GROSS
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.permissions import sensitive
 from schema.enums import DealStatus
 from schema.errors import CommonErrors, VersionConflictError
+from schema.execution import fast_field
 from schema.relay import Node, OrderDirection
 from schema.scalars import Money
 from schema.scenarios import DealScenario
@@ -60,41 +61,40 @@ class Deal(Node):
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
 
-    @strawberry.field
-    async def customer(
-        self, info: Info
-    ) -> Annotated[Customer, strawberry.lazy("schema.customers")]:
-        return await info.context.loaders.customer.load_one(self.customer_id)
+    # Relations answer from what the request has already loaded (the deal list loads the
+    # relations its query selects up front), else with a load to await.
+    @fast_field(graphql_type=Annotated["Customer", strawberry.lazy("schema.customers")])
+    def customer(self, context: Context) -> object:
+        return context.loaders.customer.peek(self.customer_id)
 
-    @strawberry.field
-    async def vehicle(self, info: Info) -> Annotated[Vehicle, strawberry.lazy("schema.vehicles")]:
-        return await info.context.loaders.vehicle.load_one(self.vehicle_id)
+    @fast_field(graphql_type=Annotated["Vehicle", strawberry.lazy("schema.vehicles")])
+    def vehicle(self, context: Context) -> object:
+        return context.loaders.vehicle.peek(self.vehicle_id)
 
-    @strawberry.field
-    async def salesperson(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")]:
-        return await info.context.loaders.user.load_one(self.salesperson_id)
+    @fast_field(graphql_type=Annotated["User", strawberry.lazy("schema.users")])
+    def salesperson(self, context: Context) -> object:
+        return context.loaders.user.peek(self.salesperson_id)
 
-    @strawberry.field
-    async def sales_manager(
-        self, info: Info
-    ) -> Annotated[User, strawberry.lazy("schema.users")] | None:
+    @fast_field(graphql_type=Annotated["User", strawberry.lazy("schema.users")] | None)
+    def sales_manager(self, context: Context) -> object:
         if self.sales_manager_id is None:
             return None
-        return await info.context.loaders.user.load(self.sales_manager_id)
+        return context.loaders.user.peek(self.sales_manager_id)
 
-    @strawberry.field
-    async def finance_manager(
-        self, info: Info
-    ) -> Annotated[User, strawberry.lazy("schema.users")] | None:
+    @fast_field(graphql_type=Annotated["User", strawberry.lazy("schema.users")] | None)
+    def finance_manager(self, context: Context) -> object:
         if self.finance_manager_id is None:
             return None
-        return await info.context.loaders.user.load(self.finance_manager_id)
+        return context.loaders.user.peek(self.finance_manager_id)
 
-    @strawberry.field(description="The scenario the deal goes ahead with, once one is chosen.")
-    async def active_scenario(self, info: Info) -> DealScenario | None:
+    @fast_field(
+        graphql_type=DealScenario | None,
+        description="The scenario the deal goes ahead with, once one is chosen.",
+    )
+    def active_scenario(self, context: Context) -> object:
         if self.active_scenario_id is None:
             return None
-        return await info.context.loaders.deal_scenario.load(self.active_scenario_id)
+        return context.loaders.deal_scenario.peek(self.active_scenario_id)
 
     @strawberry.field(
         description="Front gross of the active scenario (see DealScenario.grossProfit). Null "
@@ -107,33 +107,38 @@ class Deal(Node):
         scenario = await info.context.loaders.deal_scenario.load(self.active_scenario_id)
         return None if scenario is None else await scenario_gross_profit(info, scenario)
 
-    @strawberry.field(description="All its scenarios, oldest first.")
-    async def scenarios(self, info: Info) -> list[DealScenario]:
-        return await info.context.loaders.deal_scenarios.load(self.pk)
+    @fast_field(graphql_type=list[DealScenario], description="All its scenarios, oldest first.")
+    def scenarios(self, context: Context) -> object:
+        return context.loaders.deal_scenarios.peek(self.pk)
 
-    @strawberry.field(description="Its rate requests to lenders, oldest first.")
-    async def rate_requests(
-        self, info: Info
-    ) -> list[Annotated[RateRequest, strawberry.lazy("schema.rate_requests")]]:
-        return await info.context.loaders.deal_rate_requests.load(self.pk)
+    @fast_field(
+        graphql_type=list[Annotated["RateRequest", strawberry.lazy("schema.rate_requests")]],
+        description="Its rate requests to lenders, oldest first.",
+    )
+    def rate_requests(self, context: Context) -> object:
+        return context.loaders.deal_rate_requests.peek(self.pk)
 
-    @strawberry.field(description="The lender decision the deal goes ahead with, if chosen.")
-    async def selected_decision(
-        self, info: Info
-    ) -> Annotated[LenderDecision, strawberry.lazy("schema.rate_requests")] | None:
+    @fast_field(
+        graphql_type=Annotated["LenderDecision", strawberry.lazy("schema.rate_requests")] | None,
+        description="The lender decision the deal goes ahead with, if chosen.",
+    )
+    def selected_decision(self, context: Context) -> object:
         if self.selected_decision_id is None:
             return None
-        return await info.context.loaders.lender_decision.load(self.selected_decision_id)
+        return context.loaders.lender_decision.peek(self.selected_decision_id)
 
-    @strawberry.field(description="Appointments booked for this deal, in start order.")
-    async def appointments(
-        self, info: Info
-    ) -> list[Annotated[Appointment, strawberry.lazy("schema.appointments")]]:
-        return await info.context.loaders.deal_appointments.load(self.pk)
+    @fast_field(
+        graphql_type=list[Annotated["Appointment", strawberry.lazy("schema.appointments")]],
+        description="Appointments booked for this deal, in start order.",
+    )
+    def appointments(self, context: Context) -> object:
+        return context.loaders.deal_appointments.peek(self.pk)
 
-    @strawberry.field(description="The trade-ins on this deal, oldest first.")
-    async def trade_vehicles(self, info: Info) -> list[TradeVehicle]:
-        return await info.context.loaders.deal_trade_vehicles.load(self.pk)
+    @fast_field(
+        graphql_type=list[TradeVehicle], description="The trade-ins on this deal, oldest first."
+    )
+    def trade_vehicles(self, context: Context) -> object:
+        return context.loaders.deal_trade_vehicles.peek(self.pk)
 
 
 @strawberry.type(

@@ -28,6 +28,7 @@ from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
+from schema.execution import FastExecutionContext
 from schema.extensions import ConfirmCaller, ErrorPolicy, ReleaseSession
 from schema.limits import QueryLimiter, QueryLimits
 from schema.scalars import MONEY_SCALAR, Money
@@ -100,6 +101,7 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # no
     return DealerdeskSchema(
         query=Query,
         mutation=Mutation,
+        execution_context_class=FastExecutionContext,
         config=StrawberryConfig(
             scalar_map={Money: MONEY_SCALAR},
             disable_field_suggestions=not limits.introspection,

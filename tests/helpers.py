@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from db.instrumentation import listen_raw, unlisten_raw
 from db.migrate import upgrade
 from db.storage.auth import CALLER_CHECK
-from db.instrumentation import listen_raw, unlisten_raw
 from db.tenant import TenantDB
 from db.urls import async_url
 from schema.relay import from_global_id

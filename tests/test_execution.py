@@ -1,0 +1,270 @@
+"""FastExecutionContext gives exactly what graphql-core's own execution gives: the same data
+and the same errors (message, path, locations), on a small schema built to hit every edge of
+the fast paths and on the real application's deal pages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import strawberry
+from starlette.applications import Starlette
+from starlette.routing import Route
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionResult
+
+from db.models.enums import Role
+from schema.execution import FastExecutionContext, fast_field
+from server.http import GraphQLEndpoint
+from tests.conftest import GraphQLClient
+from tests.factories import Factory
+
+# ---------------------------------------------------------------------------------------
+# A synthetic schema: leaves that are fine, null, missing or unserializable; direct fields
+# that return objects, lists, None, awaitables, or raise.
+
+
+class Boom(Exception):
+    pass
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    size: int | None
+    strict: int = strawberry.field(description="A non-null Int that may hold garbage.")
+
+
+@strawberry.type
+class Box:
+    label: str
+    maybe: str | None
+    count: int
+    wrong: int
+    items: list[Leaf]
+    holes: list[Leaf | None]
+    strict_items: list[Leaf] = strawberry.field(description="May hold a None: an error.")
+
+    @fast_field(graphql_type=Leaf)
+    def leaf(self, context: Any) -> object:
+        return Leaf(name=f"{self.label}-leaf", size=None, strict=1)
+
+    @fast_field(graphql_type=Leaf | None)
+    def no_leaf(self, context: Any) -> object:
+        return None
+
+    @fast_field(graphql_type=Leaf)
+    def null_leaf(self, context: Any) -> object:
+        return None  # non-null: an error that nulls the parent
+
+    @fast_field(graphql_type=Leaf | None)
+    def broken(self, context: Any) -> object:
+        raise Boom(f"broken {self.label}")
+
+    @fast_field(graphql_type=Leaf)
+    def broken_strict(self, context: Any) -> object:
+        raise Boom(f"strictly broken {self.label}")
+
+    @fast_field(graphql_type=Leaf)
+    def later(self, context: Any) -> object:
+        async def load() -> Leaf:
+            await asyncio.sleep(0)
+            return Leaf(name="later", size=3, strict=2)
+
+        return load()
+
+    @fast_field(graphql_type=Leaf | None)
+    def later_broken(self, context: Any) -> object:
+        async def load() -> Leaf:
+            await asyncio.sleep(0)
+            raise Boom("later broken")
+
+        return load()
+
+    @fast_field(graphql_type=list[Leaf])
+    def leaves(self, context: Any) -> object:
+        return self.items
+
+    @fast_field(graphql_type=str)
+    def from_context(self, context: Any) -> object:
+        return f"{context['greeting']} {self.label}"
+
+    @strawberry.field
+    def with_argument(self, times: int = 1) -> str:
+        return self.label * times
+
+    @strawberry.field
+    async def slow(self) -> str:
+        return self.label.upper()
+
+
+def _box(label: str) -> Box:
+    return Box(
+        label=label,
+        maybe=None,
+        count=2,
+        wrong="not a number",  # type: ignore[arg-type]
+        items=[Leaf(name="a", size=1, strict=1), Leaf(name="b", size=None, strict=2)],
+        holes=[Leaf(name="c", size=None, strict=3), None],
+        strict_items=[Leaf(name="d", size=4, strict=4), None],  # type: ignore[list-item]
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return [_box("one"), _box("two")]
+
+    @strawberry.field
+    def box(self) -> Box | None:
+        return _box("three")
+
+    @strawberry.field
+    def garbage(self) -> Leaf:
+        return Leaf(name=None, size="x", strict="y")  # type: ignore[arg-type]
+
+
+SAFE_FIELDS = """label maybe count leaf { name size } noLeaf { name } leaves { name size }
+  items { name strict } holes { name } later { name size } fromContext withArgument(times: 2)
+  slow __typename"""
+
+SYNTHETIC = {
+    "plain": f"{{ boxes {{ {SAFE_FIELDS} }} box {{ {SAFE_FIELDS} }} }}",
+    "aliases and repeats": """{ boxes { a: label b: label label leaf { name } leaf { size }
+        x: leaf { name } } }""",
+    "fragments": """{ boxes { ...B ... on Box { count } } }
+        fragment B on Box { label leaf { ...L } } fragment L on Leaf { name size }""",
+    "skip and include": """query($yes: Boolean!) { boxes { label @skip(if: $yes)
+        count @include(if: $yes) leaf @include(if: $yes) { name } } }""",
+    "unserializable leaf": "{ boxes { label wrong } }",
+    "unserializable nullable leaves": "{ garbage { size } }",
+    "null in a non-null leaf": "{ garbage { name } }",
+    "null for a non-null object": "{ boxes { label nullLeaf { name } } box { label } }",
+    "resolver raises": "{ boxes { label broken { name } } }",
+    "resolver raises, non-null": "{ box { label brokenStrict { name } } boxes { count } }",
+    "awaitable raises": "{ boxes { laterBroken { name } label } }",
+    "null item in a non-null list": "{ box { strictItems { name } } }",
+}
+
+
+def _execute(schema: strawberry.Schema, query: str, fast: bool) -> ExecutionResult:
+    schema.execution_context_class = (
+        FastExecutionContext if fast else StrawberryGraphQLCoreExecutionContext
+    )
+    return asyncio.run(
+        schema.execute(query, variable_values={"yes": True}, context_value={"greeting": "hi"})
+    )
+
+
+def _shape(result: ExecutionResult) -> tuple[object, list[tuple[Any, ...]]]:
+    errors = sorted(
+        (e.message, tuple(e.path or ()), tuple((loc.line, loc.column) for loc in e.locations or ()))
+        for e in result.errors or ()
+    )
+    return result.data, errors
+
+
+@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+def test_synthetic_queries_give_the_same_data_and_errors(name: str) -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
+    query = SYNTHETIC[name]
+    fast, normal = _execute(schema, query, True), _execute(schema, query, False)
+    assert _shape(fast) == _shape(normal)
+    if "raise" in name or "null" in name or "unserializable" in name:
+        assert normal.errors, "the case is meant to produce an error"
+
+
+def test_a_schema_extension_with_a_resolve_hook_sees_every_field() -> None:
+    seen: list[str] = []
+
+    class Spy(strawberry.extensions.SchemaExtension):
+        def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(info.field_name)
+            return _next(root, info, *args, **kwargs)
+
+    schema = strawberry.Schema(
+        query=Query, extensions=[Spy], execution_context_class=FastExecutionContext
+    )
+    result = asyncio.run(schema.execute("{ box { label leaf { name } } }"))
+    assert result.data == {"box": {"label": "three", "leaf": {"name": "three-leaf"}}}
+    assert seen == ["box", "label", "leaf", "name"]
+
+
+# ---------------------------------------------------------------------------------------
+# The application: deal pages with every relation, as roles that see and that do not see
+# the sensitive fields.
+
+DEAL_FIELDS = """
+  id dealNumber status notes lostReason version createdAt updatedAt isEditable grossProfit
+  customer { id firstName lastName email phone dateOfBirth monthlyIncome }
+  vehicle { id vin make model year listPrice cost status }
+  salesperson { id fullName email role }
+  salesManager { id fullName }
+  financeManager { id fullName }
+  activeScenario { id name type apr termMonths monthlyPayment grossProfit }
+  scenarios { id type apr termMonths monthlyPayment vehiclePrice grossProfit
+    fees { name kind amount } }
+  tradeVehicles { id allowance payoffAmount customer { id } }
+  rateRequests { id status decisions { id buyRate } }
+  appointments { id }
+  selectedDecision { id }
+"""
+
+APP_QUERIES = {
+    "deal page": f"""{{ deals(first: 20, orderBy: {{field: CREATED_AT, direction: ASC}}) {{
+        totalCount pageInfo {{ hasNextPage endCursor }}
+        edges {{ cursor node {{ {DEAL_FIELDS} }} }} nodes {{ id dealNumber }} }} }}""",
+    "deals through fragments": """{ deals(first: 5) { ...Page } }
+        fragment Page on DealConnection { nodes { ...D customer { ...C } } }
+        fragment D on Deal { dealNumber vehicle { vin } c2: customer { lastName } }
+        fragment C on Customer { firstName }""",
+    "a customer's deals": """{ customers(first: 3) { nodes { id lastName
+        deals { dealNumber vehicle { vin } scenarios { apr } } } } }""",
+    "viewer": "{ viewer { role user { id fullName role } dealership { name } } }",
+}
+
+
+@contextmanager
+def normal_execution(app: Starlette) -> Iterator[None]:
+    endpoint = next(
+        route.endpoint
+        for route in app.routes
+        if isinstance(route, Route) and isinstance(route.endpoint, GraphQLEndpoint)
+    )
+    schema = endpoint.schema
+    previous = schema.execution_context_class
+    schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        yield
+    finally:
+        schema.execution_context_class = previous
+
+
+async def test_the_app_answers_the_same_with_and_without_the_fast_path(
+    app: Starlette, client: GraphQLClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    manager = tenant.users[Role.SALES_MANAGER]
+    for n in range(6):
+        await factory.deal(
+            tenant,
+            scenarios=1 + n % 3,
+            trade_vehicles=n % 2,
+            sales_manager_id=manager if n % 2 else None,
+        )
+
+    compared = 0
+    for role in (Role.SALES_MANAGER, Role.SALESPERSON):
+        for name, query in APP_QUERIES.items():
+            token = tenant.tokens[role]
+            fast = await client.execute(query, token=token)
+            with normal_execution(app):
+                normal = await client.execute(query, token=token)
+            assert fast == normal, (role, name)
+            assert fast.get("data"), (role, name, fast)
+            compared += 1
+    assert compared == 2 * len(APP_QUERIES)
