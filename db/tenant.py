@@ -8,18 +8,24 @@ transaction-local, so a pooled connection carries nothing over to the next reque
 
 Without a caller (sign-in, jobs, tests) `app.user_id` and `app.role` are empty: such a
 session sees what the dealership binding allows, as before roles existed.
+
+A request with a token binds its read transaction with `bind_caller`, whose binding
+statement also confirms the caller (migration 0006), so the check costs no round trip.
+The binding statements are sent as they are (`exec_driver_sql`): they run at the start of
+every transaction, and SQLAlchemy's statement building would cost more than they do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -35,17 +41,37 @@ DEALERSHIP_KEY = "dealership_id"
 USER_KEY = "user_id"
 ROLE_KEY = "app_role"
 
-_BIND = (
-    "SELECT set_config('role', :role, true), set_config('app.dealership_id', :dealership, true),"
-    " set_config('app.user_id', :user, true), set_config('app.role', :app_role, true)"
+# session.info: the sign-in session (or None) of the caller the next transaction confirms.
+CALLER_KEY = "confirm_caller"
+# session.info: what that confirmation found (a row of dealerdesk_bind_caller, or None).
+CALLER_ROW_KEY = "confirmed_caller"
+# In the caller check's SQL, so that statement counts can tell it from data statements.
+CALLER_CHECK = "/* caller check */"
+
+_BIND_READ = (
+    "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true),"
+    " set_config('app.user_id', $3, true), set_config('app.role', $4, true)"
 )
-_BIND_READ = text(_BIND)
-_BIND_UNIT = text(
-    _BIND + ","
-    " set_config('statement_timeout', :timeout, true),"
-    " set_config('lock_timeout', :timeout, true),"
-    " set_config('idle_in_transaction_session_timeout', :timeout, true)"
+_BIND_UNIT = (
+    _BIND_READ + ","
+    " set_config('statement_timeout', $5, true),"
+    " set_config('lock_timeout', $5, true),"
+    " set_config('idle_in_transaction_session_timeout', $5, true)"
 )
+_BIND_CALLER = (
+    "/* caller check */ SELECT caller_id, caller_dealership_id, caller_role, caller_actions,"
+    " session_live FROM dealerdesk_bind_caller($1, $2, $3, $4)"
+)
+
+
+class ConfirmedCaller(NamedTuple):
+    """A row of dealerdesk_bind_caller."""
+
+    user_id: int
+    dealership_id: int
+    role: str
+    actions: frozenset[str]
+    session_live: bool
 
 
 class TenantSession(Session):
@@ -56,19 +82,31 @@ class TenantSession(Session):
 def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     if transaction.nested:
         return  # a SAVEPOINT inside a transaction that is already bound
-    dealership = session.info.get(DEALERSHIP_KEY)
-    user = session.info.get(USER_KEY)
-    params = {
-        "role": APP_ROLE,
-        "dealership": "" if dealership is None else str(dealership),
-        "user": "" if user is None else str(user),
-        "app_role": str(session.info.get(ROLE_KEY) or ""),
-    }
-    timeout_ms = session.info.get(TX_TIMEOUT_KEY)
+    info = session.info
+    dealership = info.get(DEALERSHIP_KEY)
+    user = info.get(USER_KEY)
+    timeout_ms = info.get(TX_TIMEOUT_KEY)
+    if CALLER_KEY in info and timeout_ms is None:
+        row = connection.exec_driver_sql(
+            _BIND_CALLER, (dealership, user, info.get(ROLE_KEY), info[CALLER_KEY])
+        ).first()
+        info[CALLER_ROW_KEY] = None
+        if row is not None:
+            user_id, dealership_id, role, actions, live = row
+            info[CALLER_ROW_KEY] = ConfirmedCaller(
+                int(user_id), int(dealership_id), str(role), frozenset(actions or ()), bool(live)
+            )
+        return
+    params: tuple[str, ...] = (
+        APP_ROLE,
+        "" if dealership is None else str(dealership),
+        "" if user is None else str(user),
+        str(info.get(ROLE_KEY) or ""),
+    )
     if timeout_ms is None:
-        connection.execute(_BIND_READ, params)
+        connection.exec_driver_sql(_BIND_READ, params)
     else:
-        connection.execute(_BIND_UNIT, {**params, "timeout": str(timeout_ms)})
+        connection.exec_driver_sql(_BIND_UNIT, (*params, str(timeout_ms)))
 
 
 def tenant_session(
@@ -127,6 +165,30 @@ class TenantDB:
             self._session.info[DEALERSHIP_KEY] = dealership_id
             self._session.info[USER_KEY] = user_id
             self._session.info[ROLE_KEY] = role
+
+    async def bind_caller(
+        self, dealership_id: int, *, user_id: int, role: str | None, session_id: uuid.UUID | None
+    ) -> ConfirmedCaller | None:
+        """Bind to a token's caller and open the request's read transaction with the
+        statement that also confirms them (dealerdesk_bind_caller): the user's id,
+        dealership, current role, its actions and whether the sign-in session is live - or
+        None if the user or their dealership is not active."""
+        async with self._lock:
+            await self._session.close()
+            self._driver = None
+            self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
+            info = self._session.info
+            info[DEALERSHIP_KEY] = dealership_id
+            info[USER_KEY] = user_id
+            info[ROLE_KEY] = role
+            info[CALLER_KEY] = session_id
+            try:
+                await self._session.connection()  # begins: _bind_tenant runs the check
+            finally:
+                info.pop(CALLER_KEY, None)
+            found = info.pop(CALLER_ROW_KEY, None)
+            assert found is None or isinstance(found, ConfirmedCaller)
+            return found
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""

@@ -556,11 +556,13 @@ class AuthService:
         assert identity.user_id is not None
         assert identity.dealership_id is not None
         claimed = identity.role.value if identity.role is not None else None
-        await db.bind(identity.dealership_id, user_id=identity.user_id, role=claimed)
-        async with db.session() as session:
-            access = await storage.caller_access(
-                session, user_id=identity.user_id, session_id=identity.session_id
-            )
+        access = await storage.confirm_caller(
+            db,
+            dealership_id=identity.dealership_id,
+            user_id=identity.user_id,
+            role=claimed,
+            session_id=identity.session_id,
+        )
         if access is None or not access.session_live:
             raise InvalidToken(
                 reason="user_inactive" if access is None else "session_ended",

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 import jwt
@@ -23,6 +24,8 @@ from db.models.enums import Role
 ALGORITHM = "HS256"
 EXTERNAL_ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 10
+# Verified tokens remembered per signer (see TokenSigner._check).
+VERIFIED_TOKENS_CACHED = 4096
 
 
 class InvalidToken(Exception):
@@ -114,7 +117,25 @@ class TokenSigner:
             claims["sid"] = str(session_id)
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
+    def __post_init__(self) -> None:
+        # Checking a signature costs more than the rest of a small request, and a client
+        # sends the same token with every request for the token's lifetime: tokens that
+        # passed are remembered by their exact text. Expiry is checked on every use; only
+        # tokens that passed are kept (a failure raises, and lru_cache keeps no exception),
+        # so made-up tokens cannot fill the cache.
+        checked = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._check)
+        object.__setattr__(self, "_checked", checked)
+
     def decode(self, token: str) -> TokenIdentity:
+        identity, expires_at = self._checked(token)  # type: ignore[attr-defined]
+        if time.time() >= expires_at + LEEWAY_SECONDS:  # as PyJWT's own expiry check
+            raise self._expired(token)
+        assert isinstance(identity, TokenIdentity)
+        return identity
+
+    def _check(self, token: str) -> tuple[TokenIdentity, float]:
+        """Signature, issuer, audience, required claims and not-before: everything but the
+        expiry, which changes with the clock."""
         try:
             claims = jwt.decode(
                 token,
@@ -122,16 +143,14 @@ class TokenSigner:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_exp": False},
                 leeway=LEEWAY_SECONDS,
             )
-        except jwt.ExpiredSignatureError:
-            raise self._expired(token) from None
         except jwt.PyJWTError:
             raise InvalidToken(reason="bad_token") from None
         try:
             sid = claims.get("sid")
-            return TokenIdentity(
+            identity = TokenIdentity(
                 token_id=str(claims.get("jti", "")),
                 issuer=self.issuer,
                 user_id=int(claims["sub"]),
@@ -139,6 +158,7 @@ class TokenSigner:
                 role=Role(claims["role"]),
                 session_id=None if sid is None else uuid.UUID(str(sid)),
             )
+            return identity, float(claims["exp"])
         except (KeyError, ValueError, TypeError):
             raise InvalidToken(reason="bad_claims") from None
 

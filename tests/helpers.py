@@ -25,8 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from db.instrumentation import listen_raw, unlisten_raw
 from db.migrate import upgrade
-from db.storage.auth import CALLER_CHECK
-from db.tenant import TenantDB
+from db.tenant import CALLER_CHECK, TenantDB
 from db.urls import async_url
 from schema.relay import from_global_id
 

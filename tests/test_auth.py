@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -590,6 +591,33 @@ async def test_rejected_tokens_are_audited(
         "/graphql", json={"query": VIEWER}, headers={"authorization": "Basic dXNlcjpwdw=="}
     )
     assert basic.status_code == 401
+
+
+async def test_a_remembered_token_still_expires_and_a_changed_one_is_checked_again(
+    client: GraphQLClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified tokens are remembered by their text (server.tokens): the expiry is still
+    checked on every request, and a token altered by one character is verified afresh."""
+    tenant = await factory.tenant()
+    token = client.signer.issue(
+        user_id=tenant.users[Role.ADMIN],
+        dealership_id=tenant.dealership_id,
+        role=Role.ADMIN,
+        ttl=timedelta(minutes=5),
+    )
+    assert (await client.post(VIEWER, token=token)).status_code == 200
+    assert (await client.post(VIEWER, token=token)).status_code == 200
+
+    head, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    forged = await client.post(VIEWER, token=f"{head}.{payload}.{flipped}")
+    assert forged.status_code == 401
+
+    later = time.time() + 6 * 60
+    monkeypatch.setattr("server.tokens.time.time", lambda: later)
+    response = await client.post(VIEWER, token=token)
+    assert response.status_code == 401
+    assert "expired" in response.json()["errors"][0]["message"]
 
 
 async def test_a_token_for_another_dealerships_user_is_refused(

@@ -8,7 +8,8 @@
   lookup; the hash decides), stored only as SHA-256, rotated on every use within a family;
   a revoked token presented again revokes its whole family.
 - Confirming the caller of an access token on each request: still active, in an active
-  dealership, with the role they have now and that role's actions - one statement.
+  dealership, with the role they have now and that role's actions - in the statement that
+  binds the request's transaction (db.tenant bind_caller).
 - Security events of sign-in, with the client's address, user agent and request id.
 
 Passwords and tokens are never written anywhere but as hashes, and never logged.
@@ -22,17 +23,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, text, true, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import DomainError
 from db.models import Dealership, Permission, RefreshToken, User
 from db.models.enums import Role
 from db.storage.audit import record_security_event
+from db.tenant import TenantDB
 from db.types import JSONObject
 
-# Marks the per-request caller check in the SQL text (statement counts in tests leave it out).
-CALLER_CHECK = "/* caller check */"
 NOW = select(func.now())  # the database's clock, which the expiry columns are written by
 
 # Longer than any real password, short enough that hashing it costs nothing unusual.
@@ -223,45 +223,27 @@ class CallerAccess:
     session_live: bool = True
 
 
-async def caller_access(
-    session: AsyncSession, *, user_id: int, session_id: uuid.UUID | None = None
+async def confirm_caller(
+    db: TenantDB,
+    *,
+    dealership_id: int,
+    user_id: int,
+    role: str | None,
+    session_id: uuid.UUID | None = None,
 ) -> CallerAccess | None:
-    """The user of the session's dealership with this id, if they and the dealership are
-    active: their current role and its actions, and whether the sign-in session the token
-    came from (if it names one) still has a refresh token that works. One statement."""
-    actions = (
-        select(func.array_agg(Permission.action))
-        .where(Permission.role == User.role)
-        .correlate(User)
-        .scalar_subquery()
-    )
-    live = (
-        exists()
-        .where(
-            RefreshToken.family_id == session_id,
-            RefreshToken.user_id == User.id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .correlate(User)
-        if session_id is not None
-        else true()
-    )
-    row = (
-        await session.execute(
-            select(User.id, User.dealership_id, User.role, actions, live)
-            .prefix_with(CALLER_CHECK)
-            .join(Dealership, Dealership.id == User.dealership_id)
-            .where(User.id == user_id, User.is_active.is_(True), Dealership.is_active.is_(True))
-        )
-    ).one_or_none()
+    """Bind `db` to a token's caller and confirm them in the same statement (db.tenant
+    bind_caller): the user of that dealership with this id, if they and the dealership are
+    active - their current role and its actions, and whether the sign-in session the token
+    came from (if it names one) still has a refresh token that works."""
+    row = await db.bind_caller(dealership_id, user_id=user_id, role=role, session_id=session_id)
     if row is None:
         return None
     return CallerAccess(
-        user_id=int(row[0]),
-        dealership_id=int(row[1]),
-        role=Role(row[2]),
-        actions=frozenset(row[3] or ()),
-        session_live=bool(row[4]),
+        user_id=row.user_id,
+        dealership_id=row.dealership_id,
+        role=Role(row.role),
+        actions=row.actions,
+        session_live=row.session_live,
     )
 
 
