@@ -12,6 +12,7 @@ from db.storage import deals as storage
 from db.storage.pagination import PageArgs
 from resolvers.context import Info
 from resolvers.ids import decode_id, decode_optional_id
+from resolvers.loaders import DEALS
 from resolvers.lookahead import selected
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
@@ -87,12 +88,12 @@ async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
     if not deals or not fields:
         return
     loaders = info.context.loaders
-    waits: list[Awaitable[object]] = []
+    waits: list[Awaitable[None]] = []
     if "customer" in fields:
-        waits.append(loaders.customer.load_many([d.customer_id for d in deals]))
+        waits.append(loaders.customer.prefetch(d.customer_id for d in deals))
     if "vehicle" in fields or "grossProfit" in fields:
-        waits.append(loaders.vehicle.load_many([d.vehicle_id for d in deals]))
-    staff = {
+        waits.append(loaders.vehicle.prefetch(d.vehicle_id for d in deals))
+    staff = [
         user
         for d in deals
         for name, user in (
@@ -101,13 +102,15 @@ async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
             ("financeManager", d.finance_manager_id),
         )
         if name in fields and user is not None
-    }
+    ]
     if staff:
-        waits.append(loaders.user.load_many(sorted(staff)))
+        waits.append(loaders.user.prefetch(staff))
     if "activeScenario" in fields or "grossProfit" in fields:
-        active = [d.active_scenario_id for d in deals if d.active_scenario_id is not None]
-        if active:
-            waits.append(loaders.deal_scenario.load_many(active))
+        waits.append(
+            loaders.deal_scenario.prefetch(
+                d.active_scenario_id for d in deals if d.active_scenario_id is not None
+            )
+        )
     ids = [d.pk for d in deals]
     for name, loader in (
         ("scenarios", loaders.deal_scenarios),
@@ -116,7 +119,7 @@ async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
         ("appointments", loaders.deal_appointments),
     ):
         if name in fields:
-            waits.append(loader.load_many(ids))
+            waits.append(loader.prefetch(ids))
     await asyncio.gather(*waits)
 
 
@@ -141,10 +144,7 @@ async def deals(
             page=PageArgs(first=first, after=after, last=last, before=before),
         )
     connection = to_connection(
-        info,
-        page,
-        lambda row: from_row(Deal, row),
-        lambda session: storage.count_deals(session, filter=criteria),
+        info, page, DEALS.build, lambda session: storage.count_deals(session, filter=criteria)
     )
     await preload(info, connection.nodes(), selected(info, ("nodes",), ("edges", "node")))
     return connection

@@ -6,8 +6,9 @@ work, so a cache never outlives its request nor serves another tenant's rows.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from functools import cached_property
 from typing import Generic, TypeVar
@@ -75,34 +76,66 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class ByIdLoader(DataLoader[int, T | None], Generic[T]):
+V = TypeVar("V")
+
+
+class RowLoader(DataLoader[int, V], Generic[V]):
+    """What the row loaders share: the values this request has loaded are kept by key, so a
+    relation can be answered without an await (peek) and a page's relations loaded in one
+    statement without a future per key (prefetch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._found: dict[int, V] = {}
+
+    async def fetch(self, keys: Sequence[int]) -> list[V]:
+        """The values of these keys, in their order: one statement."""
+        raise NotImplementedError
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[V]:
+        found = await self.fetch(keys)
+        self._found.update(zip(keys, found, strict=True))
+        return found
+
+    def peek(self, key: int) -> V | Awaitable[V]:
+        """The value itself when this request has already loaded it, else a load to await."""
+        if key in self._found:
+            return self._found[key]
+        return self.load(key)
+
+    def load(self, key: int) -> asyncio.Future[V]:
+        if key in self._found:
+            future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+            future.set_result(self._found[key])
+            return future
+        return super().load(key)
+
+    async def prefetch(self, keys: Iterable[int]) -> None:
+        """Load the keys not loaded yet, now, in one statement."""
+        missing = [key for key in dict.fromkeys(keys) if key not in self._found]
+        if missing:
+            await self.batch_load_fn(missing)
+
+    def clear_all(self) -> RowLoader[V]:
+        self._found.clear()
+        super().clear_all()
+        return self
+
+
+class ByIdLoader(RowLoader[T | None], Generic[T]):
     """Rows of one table by primary key, built into GraphQL objects: one statement a batch."""
 
     def __init__(self, db: TenantDB, spec: RowSpec[T]):
         super().__init__()
         self._db = db
         self._spec = spec
-        self._found: dict[int, T | None] = {}
 
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[T | None]:
+    async def fetch(self, keys: Sequence[int]) -> list[T | None]:
         spec = self._spec
         rows = await self._db.fetch(spec.by_id, list(keys))
         index, build = spec.id_index, spec.build
         by_id = {row[index]: build(row) for row in rows}
-        found = [by_id.get(key) for key in keys]
-        self._found.update(zip(keys, found, strict=True))
-        return found
-
-    def peek(self, key: int) -> T | Awaitable[T | None] | None:
-        """The row itself when this request has already loaded it - a relation resolved
-        without an await - else a load to await."""
-        if key in self._found:
-            return self._found[key]
-        return self.load(key)
-
-    def clear_all(self) -> ByIdLoader[T]:
-        self._found.clear()
-        return super().clear_all()
+        return [by_id.get(key) for key in keys]
 
     async def load_one(self, key: int) -> T:
         value = await self.load(key)
@@ -111,7 +144,7 @@ class ByIdLoader(DataLoader[int, T | None], Generic[T]):
         return value
 
 
-class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
+class ByParentLoader(RowLoader[list[T]], Generic[T]):
     """Child rows grouped by a parent id column (one-to-many): one statement a batch."""
 
     def __init__(
@@ -126,26 +159,14 @@ class ByParentLoader(DataLoader[int, list[T]], Generic[T]):
         self._spec = spec
         self._sql = spec.by_parent(parent, order_by or (spec.table.c.id,))
         self._parent_index = spec.columns.index(parent)
-        self._found: dict[int, list[T]] = {}
 
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[list[T]]:
+    async def fetch(self, keys: Sequence[int]) -> list[list[T]]:
         rows = await self._db.fetch(self._sql, list(keys))
         grouped: dict[int, list[T]] = defaultdict(list)
         index, build = self._parent_index, self._spec.build
         for row in rows:
             grouped[row[index]].append(build(row))
-        found = [grouped.get(key, []) for key in keys]
-        self._found.update(zip(keys, found, strict=True))
-        return found
-
-    def peek(self, key: int) -> list[T] | Awaitable[list[T]]:
-        """The children themselves when this request has already loaded them, else a load."""
-        found = self._found.get(key)
-        return found if found is not None else self.load(key)
-
-    def clear_all(self) -> ByParentLoader[T]:
-        self._found.clear()
-        return super().clear_all()
+        return [grouped.get(key, []) for key in keys]
 
 
 K = TypeVar("K")

@@ -4,10 +4,10 @@ asyncpg records on the hot read paths (row_builder)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+import orjson
 from sqlalchemy import JSON, Enum, Table
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.types import TypeEngine
@@ -83,5 +83,5 @@ def _converter(column_type: TypeEngine[object]) -> Callable[[object], object] | 
     if isinstance(column_type, INET):
         return str
     if isinstance(column_type, JSON):
-        return lambda value: json.loads(value) if isinstance(value, str) else value
+        return lambda value: orjson.loads(value) if isinstance(value, str | bytes) else value
     return None

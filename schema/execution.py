@@ -30,11 +30,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
@@ -52,10 +58,22 @@ FAST_RESOLVER = "dealerdesk.fast_resolver"
 FastResolver = Callable[[Any, Any], object]
 
 _NORMAL, _LEAF, _DIRECT = 0, 1, 2
+_SLOW = object()  # _complete_objects: not for the fast path
 
 
 class _Plan:
-    __slots__ = ("coerce", "field_def", "kind", "nullable", "python_name", "resolve")
+    __slots__ = (
+        "coerce",
+        "field_def",
+        "item_type",
+        "kind",
+        "nullable",
+        "object_type",
+        "origin",
+        "passthrough",
+        "python_name",
+        "resolve",
+    )
 
     def __init__(
         self,
@@ -72,6 +90,14 @@ class _Plan:
         self.coerce = coerce
         self.nullable = nullable
         self.resolve = resolve
+        # LEAF: the Python type whose values the scalar returns unchanged (str for String
+        # and ID, bool for Boolean; int for Int within 32 bits), so they skip the call.
+        self.passthrough: type | None = None
+        # DIRECT of an object type or a list of one: what is needed to complete the value
+        # here rather than through graphql-core's completion dispatch.
+        self.object_type: GraphQLObjectType | None = None
+        self.origin: type | None = None
+        self.item_type: GraphQLOutputType | None = None  # set for a list of objects
 
 
 _NORMAL_PLAN = _Plan(_NORMAL)
@@ -96,17 +122,37 @@ def _make_plan(field_def: GraphQLField) -> _Plan:
         return _NORMAL_PLAN
     metadata: dict[str, Any] = dict(field.metadata or {})
     fast = metadata.get(FAST_RESOLVER)
-    if fast is not None:
-        return _Plan(_DIRECT, field_def, resolve=fast)
-    if not field.is_basic_field:
-        return _NORMAL_PLAN
     field_type = field_def.type
     nullable = not isinstance(field_type, GraphQLNonNull)
     named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return _Plan(_LEAF, field_def, field.python_name, named.coerce_output_value, nullable)
-    name = field.python_name
-    return _Plan(_DIRECT, field_def, resolve=lambda source, _context: getattr(source, name))
+    if fast is None:
+        if not field.is_basic_field:
+            return _NORMAL_PLAN
+        if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+            plan = _Plan(_LEAF, field_def, field.python_name, named.coerce_output_value, nullable)
+            plan.passthrough = _PASSTHROUGH.get(named.name) if named in _BUILT_IN else None
+            return plan
+        name = field.python_name
+
+        def fast(source: Any, _context: Any) -> object:
+            return getattr(source, name)
+
+    plan = _Plan(_DIRECT, field_def, resolve=fast, nullable=nullable)
+    item_type: GraphQLOutputType | None = None
+    if isinstance(named, GraphQLList):
+        item_type = named.of_type
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+    if isinstance(named, GraphQLObjectType):
+        definition = (named.extensions or {}).get(BACKREF)
+        origin = getattr(definition, "origin", None)
+        if isinstance(origin, type):
+            plan.object_type, plan.origin, plan.item_type = named, origin, item_type
+    return plan
+
+
+_BUILT_IN = (GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt)
+_PASSTHROUGH: dict[str, type] = {"String": str, "ID": str, "Boolean": bool, "Int": int}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 def fast_field(
@@ -170,7 +216,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        if not self._fast or source_value is None:
+        if not self._fast or source_value is None or position_context is not None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -184,7 +230,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             ):
                 kind = plan.kind
                 if kind == _LEAF:
-                    value = getattr(source_value, plan.python_name, Undefined)
+                    value: Any = getattr(source_value, plan.python_name, Undefined)
+                    value_type = type(value)
+                    if value_type is plan.passthrough and (
+                        value_type is not int or _INT_MIN <= value <= _INT_MAX
+                    ):
+                        results[response_name] = value
+                        continue
                     if value is None:
                         if plan.nullable:
                             results[response_name] = None
@@ -238,15 +290,26 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_details_list: FieldDetailsList,
         path: Path,
     ) -> Any:
-        """graphql-core's execute_field with the plan's function in place of the resolver."""
+        """graphql-core's execute_field with the plan's function in place of the resolver,
+        and objects (or lists of them) of the expected class completed directly."""
         field_def = plan.field_def
         resolve = plan.resolve
         assert field_def is not None
         assert resolve is not None
         return_type = field_def.type
-        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
         try:
             result = resolve(source, self.context_value)
+            if plan.origin is not None and not self.is_awaitable(result):
+                completed = self._complete_objects(plan, field_details_list, path, result)
+                if completed is not _SLOW:
+                    if self.is_awaitable(completed):
+                        return self._await_completed(
+                            completed, return_type, field_details_list, path
+                        )
+                    return completed
+            info = self.build_resolve_info(
+                field_def, to_nodes(field_details_list), parent_type, path
+            )
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, None
@@ -260,6 +323,62 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         return completed
+
+    def _complete_objects(
+        self, plan: _Plan, field_details_list: FieldDetailsList, path: Path, result: Any
+    ) -> Any:
+        """The completed value of an object, or a list of objects, each of the class the
+        field's type is built from - or _SLOW for anything else (null included), which
+        graphql-core then completes (and reports) itself. Mirrors complete_object_value and
+        complete_iterable_value, which check is_type_of and catch each item's error."""
+        object_type, origin = plan.object_type, plan.origin
+        assert object_type is not None
+        assert origin is not None
+        item_type = plan.item_type
+        if item_type is None:
+            if not isinstance(result, origin):
+                return _SLOW
+            return self.collect_and_execute_subfields(
+                object_type, field_details_list, path, result, None
+            )
+        if type(result) is not list or field_details_list[0].node.directives:
+            return _SLOW  # @stream, generators and the like: graphql-core's own way
+        for item in result:
+            if not isinstance(item, origin):
+                return _SLOW
+        completed_items: list[Any] = []
+        awaitable_indices: list[int] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for index, item in enumerate(result):
+                item_path = path.add_key(index, None)
+                try:
+                    completed = self.collect_and_execute_subfields(
+                        object_type, field_details_list, item_path, item, None
+                    )
+                    if is_awaitable(completed):
+                        completed = self._await_completed(
+                            completed, item_type, field_details_list, item_path
+                        )
+                        awaitable_indices.append(index)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed = None
+                completed_items.append(completed)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed_items[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed_items
+        return self._gather_items(completed_items, awaitable_indices)
+
+    @staticmethod
+    async def _gather_items(items: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        values = await gather_with_cancel(*(items[i] for i in awaitable_indices))
+        for index, value in zip(awaitable_indices, values, strict=True):
+            items[index] = value
+        return items
 
     async def _await_completed(
         self,

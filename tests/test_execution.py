@@ -36,6 +36,15 @@ class Leaf:
     name: str
     size: int | None
     strict: int = strawberry.field(description="A non-null Int that may hold garbage.")
+    big: int | None = 2**40  # outside GraphQL's 32-bit Int: an error
+    flag: int | None = True  # type: ignore[assignment]  # a bool for an Int: graphql-core says 1
+
+    @strawberry.field
+    async def later_name(self) -> str:
+        await asyncio.sleep(0)
+        if self.name == "boom":
+            raise Boom("no later name")
+        return self.name.upper()
 
 
 @strawberry.type
@@ -87,6 +96,30 @@ class Box:
     @fast_field(graphql_type=list[Leaf])
     def leaves(self, context: Any) -> object:
         return self.items
+
+    @fast_field(graphql_type=list[Leaf])
+    def bad_leaves(self, context: Any) -> object:
+        return [Leaf(name="ok", size=1, strict=1), Leaf(name="bad", size=1, strict=None)]  # type: ignore[arg-type]
+
+    @fast_field(graphql_type=list[Leaf | None] | None)
+    def loose_leaves(self, context: Any) -> object:
+        return [Leaf(name="ok", size=1, strict=1), Leaf(name="boom", size=1, strict=None)]  # type: ignore[arg-type]
+
+    @fast_field(graphql_type=Leaf | None)
+    def wrong_class(self, context: Any) -> object:
+        return self  # a Box where a Leaf is expected
+
+    @fast_field(graphql_type=list[Leaf])
+    def no_leaves(self, context: Any) -> object:
+        return []
+
+    @fast_field(graphql_type=list[Leaf] | None)
+    def later_leaves(self, context: Any) -> object:
+        async def load() -> list[Leaf]:
+            await asyncio.sleep(0)
+            return self.items
+
+        return load()
 
     @fast_field(graphql_type=str)
     def from_context(self, context: Any) -> object:
@@ -148,6 +181,14 @@ SYNTHETIC = {
     "resolver raises, non-null": "{ box { label brokenStrict { name } } boxes { count } }",
     "awaitable raises": "{ boxes { laterBroken { name } label } }",
     "null item in a non-null list": "{ box { strictItems { name } } }",
+    "leaves out of range and of another type": "{ boxes { items { big flag } } }",
+    "async fields in list items": """{ boxes { leaves { name laterName }
+        laterLeaves { laterName } } }""",
+    "a failing item of a non-null list": "{ boxes { label badLeaves { name strict } } }",
+    "failing items of a nullable list": """{ box { looseLeaves { name strict laterName }
+        noLeaves { name } } }""",
+    "an object of another class": "{ box { wrongClass { name } label } }",
+    "aliases of list fields": "{ box { a: leaves { name } b: leaves { size } } }",
 }
 
 
@@ -176,6 +217,27 @@ def test_synthetic_queries_give_the_same_data_and_errors(name: str) -> None:
     assert _shape(fast) == _shape(normal)
     if "raise" in name or "null" in name or "unserializable" in name:
         assert normal.errors, "the case is meant to produce an error"
+
+
+def test_the_fast_path_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """graphql-core's execute_field runs only for what the fast path leaves to it."""
+    calls: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self: Any, parent_type: Any, *args: Any) -> Any:
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    schema = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
+    query = SYNTHETIC["plain"]
+    _execute(schema, query, False)
+    normal = len(calls)
+    calls.clear()
+    _execute(schema, query, True)
+    # Left to graphql-core: the root fields, withArgument, slow, __typename, Leaf fields
+    # of the async `later`.
+    assert len(calls) < normal / 3, (len(calls), normal)
 
 
 def test_a_schema_extension_with_a_resolve_hook_sees_every_field() -> None:

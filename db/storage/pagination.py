@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,7 +176,8 @@ async def paginate(
     args: PageArgs,
 ) -> Page[T]:
     """Run `stmt` (already filtered) one page at a time. `keys` must end with a unique
-    column (the id); each returned row must expose those columns as attributes."""
+    column (the id); each returned item must expose those columns as attributes. A
+    statement of one ORM entity gives instances, one of columns gives rows."""
     size, backwards = _page_size(args)
     order = [SortKey(k.column, not k.descending) for k in keys] if backwards else list(keys)
 
@@ -187,7 +188,9 @@ async def paginate(
         stmt = stmt.where(_after(reverse, decode_cursor(args.before, keys, field="before")))
 
     stmt = stmt.order_by(*(k.column.desc() if k.descending else k.column.asc() for k in order))
-    rows = list((await session.execute(stmt.limit(size + 1))).scalars().all())
+    result = await session.execute(stmt.limit(size + 1))
+    entity = len(stmt.column_descriptions) == 1 and stmt.column_descriptions[0]["entity"]
+    rows = cast(list[T], list(result.scalars().all() if entity else result.all()))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
