@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, LargeBinary, Text, func, text
+from sqlalchemy import Computed, Index, LargeBinary, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, BigId, TenantMixin, Timestamp, Timestamps, Versioned, tenant_fk
@@ -15,7 +15,7 @@ SENSITIVE = {"sensitive": True}
 class Customer(TenantMixin, Versioned, Timestamps, Base):
     __tablename__ = "customers"
     __table_args__ = (
-        Index("ix_customers_dealership_id_email", "dealership_id", func.lower(text("email"))),
+        Index("ix_customers_dealership_id_email_key", "dealership_id", "email_key"),
         Index("ix_customers_dealership_id_phone", "dealership_id", "phone"),
         Index("ix_customers_dealership_id_last_name", "dealership_id", "last_name", "first_name"),
     )
@@ -23,6 +23,9 @@ class Customer(TenantMixin, Versioned, Timestamps, Base):
     first_name: Mapped[str] = mapped_column(Text)
     last_name: Mapped[str] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
+    # lower(email), kept by PostgreSQL: what e-mail lookups compare, because an index on the
+    # expression cannot be used under row-level security (lower() is not leakproof).
+    email_key: Mapped[str | None] = mapped_column(Text, Computed("lower(email)", persisted=True))
     phone: Mapped[str | None] = mapped_column(Text)  # E.164
     alternate_phone: Mapped[str | None] = mapped_column(Text)  # E.164
     address_line1: Mapped[str | None] = mapped_column(Text)

@@ -17,7 +17,8 @@ from db.models.enums import Role
 from db.types import JSONObject, JSONValue
 
 # Bookkeeping columns whose change says nothing a reviewer needs.
-_NOISE = frozenset({"updated_at", "created_at"})
+# email_key is lower(email), kept by the database: the e-mail itself is recorded.
+_NOISE = frozenset({"updated_at", "created_at", "email_key"})
 
 
 @dataclass(frozen=True)

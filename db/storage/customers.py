@@ -112,7 +112,7 @@ def _filtered(filter: CustomerFilter) -> Select[Customer]:
     if not filter.include_archived:
         stmt = stmt.where(Customer.archived_at.is_(None))
     if filter.email:
-        stmt = stmt.where(func.lower(Customer.email) == filter.email.strip().lower())
+        stmt = stmt.where(Customer.email_key == filter.email.strip().lower())
     if filter.phone:
         digits = re.sub(r"\D", "", filter.phone)
         stmt = stmt.where(Customer.phone.contains(digits[-10:]) if digits else literal(False))
@@ -176,7 +176,7 @@ async def find_duplicates(
     """Customers sharing the e-mail (case-insensitive) or the phone, archived ones included."""
     conditions: list[ColumnElement[bool]] = []
     if email and email.strip():
-        conditions.append(func.lower(Customer.email) == email.strip().lower())
+        conditions.append(Customer.email_key == email.strip().lower())
     if phone and phone.strip():
         with contextlib.suppress(ValidationFailed):
             conditions.append(Customer.phone == normalize_phone(phone, field=("phone",)))
@@ -363,7 +363,7 @@ async def duplicates_of(
         .join(
             me,
             or_(
-                func.lower(Customer.email) == func.lower(me.c.email),
+                Customer.email_key == me.c.email_key,
                 Customer.phone == me.c.phone,
             ),
         )

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,7 +275,7 @@ async def _customer(
         )
         found = await session.scalar(
             select(Customer)
-            .where(func.lower(Customer.email) == email.lower(), Customer.archived_at.is_(None))
+            .where(Customer.email_key == email.lower(), Customer.archived_at.is_(None))
             .order_by(Customer.id)
             .limit(1)
         )
