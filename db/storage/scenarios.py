@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import desking
 from db.desking import FeeLine, ScenarioFigures, ScenarioTerms
 from db.errors import NotFound, ValidationFailed
-from db.models import Deal, DealScenario, TradeVehicle, Vehicle
+from db.models import Deal, DealershipSettings, DealScenario, TradeVehicle, Vehicle
 from db.models.enums import DealType
 from db.storage.audit import Actor, delete_and_record, flush_and_record, record_row, snapshot
 from db.storage.dealerships import get_settings
@@ -302,26 +302,57 @@ def terms_of(row: DealScenario) -> Terms:
     )
 
 
+SCENARIO_VALUE_KEYS = (
+    "name",
+    "type",
+    "vehicle_price",
+    "down_payment",
+    "rebates",
+    "trade_allowance",
+    "trade_payoff",
+    "apr",
+    "money_factor",
+    "residual_percent",
+    "term_months",
+    "tax_rate",
+    "fees",
+    "tax_amount",
+    "fees_total",
+    "amount_financed",
+    "monthly_payment",
+    "total_of_payments",
+    "residual_value",
+)
+
+
+def scenario_values(terms: Terms, figures: ScenarioFigures) -> dict[str, object]:
+    """The scenario row's columns for `terms` priced as `figures`."""
+    return {
+        "name": terms.name,
+        "type": terms.type,
+        "vehicle_price": terms.vehicle_price,
+        "down_payment": terms.down_payment,
+        "rebates": terms.rebates,
+        "trade_allowance": terms.trade_allowance,
+        "trade_payoff": terms.trade_payoff,
+        "apr": terms.apr,
+        "money_factor": terms.money_factor,
+        "residual_percent": terms.residual_percent,
+        "term_months": terms.term_months,
+        "tax_rate": terms.tax_rate,
+        "fees": _fees_json(terms.fees),
+        "tax_amount": figures.tax_amount,
+        "fees_total": figures.fees_total,
+        "amount_financed": figures.amount_financed,
+        "monthly_payment": figures.monthly_payment,
+        "total_of_payments": figures.total_of_payments,
+        "residual_value": figures.residual_value,
+    }
+
+
 def _apply(row: DealScenario, terms: Terms, figures: ScenarioFigures) -> None:
-    row.name = terms.name
-    row.type = terms.type
-    row.vehicle_price = terms.vehicle_price
-    row.down_payment = terms.down_payment
-    row.rebates = terms.rebates
-    row.trade_allowance = terms.trade_allowance
-    row.trade_payoff = terms.trade_payoff
-    row.apr = terms.apr
-    row.money_factor = terms.money_factor
-    row.residual_percent = terms.residual_percent
-    row.term_months = terms.term_months
-    row.tax_rate = terms.tax_rate
-    row.fees = _fees_json(terms.fees)
-    row.tax_amount = figures.tax_amount
-    row.fees_total = figures.fees_total
-    row.amount_financed = figures.amount_financed
-    row.monthly_payment = figures.monthly_payment
-    row.total_of_payments = figures.total_of_payments
-    row.residual_value = figures.residual_value
+    for key, value in scenario_values(terms, figures).items():
+        setattr(row, key, value)
 
 
 async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
@@ -329,10 +360,21 @@ async def pricing_for(session: AsyncSession, deal: Deal) -> Pricing:
     settings = await get_settings(session, dealership_id=deal.dealership_id)
     if settings is None:
         raise NotFound("DealershipSettings", deal.dealership_id)
+    return await pricing_of(session, settings, list_price=vehicle.list_price, msrp=vehicle.msrp)
+
+
+async def pricing_of(
+    session: AsyncSession,
+    settings: DealershipSettings,
+    *,
+    list_price: Decimal,
+    msrp: Decimal | None,
+) -> Pricing:
+    """What a vehicle with these prices and the dealership's settings contribute."""
     jurisdiction = await default_jurisdiction(session, settings)
     return Pricing(
-        list_price=vehicle.list_price,
-        msrp=vehicle.msrp,
+        list_price=list_price,
+        msrp=msrp,
         tax_rate=jurisdiction.rate if jurisdiction is not None else ZERO,
         trade_in_credit=jurisdiction.trade_in_credit if jurisdiction is not None else True,
         default_apr=settings.default_apr,
@@ -410,16 +452,39 @@ async def build_scenario(
     """Insert a scenario of `deal` (which the caller has locked), filling what `fields` leave
     out from the dealership's defaults, the vehicle, the deal's trade-ins and the active fee
     templates. Writes no audit row: the caller's action records it."""
+    pricing = await pricing_for(session, deal)
+    terms = await plan_scenario(
+        session,
+        fields=fields,
+        path=path,
+        default_type=default_type,
+        pricing=pricing,
+        trade=None if _has_trade_figures(fields) else await trade_totals(session, deal.id),
+    )
+    return await _add(session, actor, deal=deal, terms=terms, pricing=pricing)
+
+
+def _has_trade_figures(fields: ScenarioFields) -> bool:
+    return fields.get("trade_allowance") is not None and fields.get("trade_payoff") is not None
+
+
+async def plan_scenario(
+    session: AsyncSession,
+    *,
+    fields: ScenarioFields,
+    path: tuple[str, ...],
+    default_type: DealType | None,
+    pricing: Pricing,
+    trade: tuple[Decimal, Decimal] | None,
+) -> Terms:
+    """A new scenario's complete terms: `fields`, then the defaults - `pricing`, the summed
+    `trade` allowance and payoff, the deal type's active fee templates (read here)."""
     clean = clean_fields(fields, path=path, creating=True)
     deal_type = clean.get("type") or default_type
     if deal_type is None:
         raise required((*path, "type"))
-    pricing = await pricing_for(session, deal)
     allowance, payoff = clean.get("trade_allowance"), clean.get("trade_payoff")
-    if allowance is None or payoff is None:
-        trade_allowance, trade_payoff = await trade_totals(session, deal.id)
-        allowance = trade_allowance if allowance is None else allowance
-        payoff = trade_payoff if payoff is None else payoff
+    trade_allowance, trade_payoff = trade or (ZERO, ZERO)
     fees = clean.get("fees")
     price = clean.get("vehicle_price")
     down = clean.get("down_payment")
@@ -431,8 +496,8 @@ async def build_scenario(
         vehicle_price=pricing.list_price if price is None else price,
         down_payment=ZERO if down is None else down,
         rebates=ZERO if rebates is None else rebates,
-        trade_allowance=allowance,
-        trade_payoff=payoff,
+        trade_allowance=trade_allowance if allowance is None else allowance,
+        trade_payoff=trade_payoff if payoff is None else payoff,
         apr=clean.get("apr"),
         money_factor=clean.get("money_factor"),
         residual_percent=clean.get("residual_percent"),
@@ -442,7 +507,7 @@ async def build_scenario(
     )
     finalize(terms, path=path, defaults=pricing)
     terms.name = terms.name or default_name(terms)
-    return await _add(session, actor, deal=deal, terms=terms, pricing=pricing)
+    return terms
 
 
 async def create_scenario(
