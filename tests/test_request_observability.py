@@ -522,3 +522,22 @@ def test_several_workers_report_one_sum(database_url: str) -> None:
         "dealerdesk_db_transactions",
         "dealerdesk_db_pool_connections",
     } <= families
+
+
+def test_log_lines_are_json_whatever_the_extras() -> None:
+    record = logging.getLogger("dealerdesk.test").makeRecord(
+        "dealerdesk.test",
+        logging.INFO,
+        __file__,
+        1,
+        "odd extras",
+        None,
+        None,
+        extra={"path": ("deal", 0), "by_id": {1: "a"}, "big": 2**70, "when": object()},
+    )
+    entry = json.loads(JSONFormatter().format(record))
+    assert entry["message"] == "odd extras"
+    assert entry["path"] == ["deal", 0]
+    assert entry["by_id"] == {"1": "a"}
+    assert entry["big"] == 2**70
+    assert entry["when"].startswith("<object object")
