@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from db.instrumentation import POOL_COLLECTOR, instrument
+from db.instrumentation import POOL_COLLECTOR, CountingQueuePool, instrument
 from db.urls import async_url
 
 
@@ -40,6 +40,7 @@ class PoolConfig:
 def create_engine(config: PoolConfig) -> AsyncEngine:
     engine = create_async_engine(
         async_url(config.url),
+        poolclass=CountingQueuePool,
         pool_size=config.max_size,
         max_overflow=0,
         pool_timeout=config.connect_timeout_ms / 1000,

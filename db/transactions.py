@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import PermissionDenied, TransactionTimeout
-from db.instrumentation import TRANSACTION_RETRIES, TRANSACTIONS
+from db.instrumentation import COMMITTED, ROLLED_BACK, TIMED_OUT, TRANSACTION_RETRIES
 
 log = logging.getLogger("dealerdesk.transactions")
 
@@ -119,11 +119,11 @@ async def _attempt(
             await session.commit()
     except TimeoutError:
         await _abandon(session)
-        TRANSACTIONS.labels("timed_out").inc()
+        TIMED_OUT.inc()
         raise TransactionTimeout(options.timeout) from None
     except BaseException as exc:
         await _abandon(session)
-        TRANSACTIONS.labels("rolled_back").inc()
+        ROLLED_BACK.inc()
         if committing and transient_reason(exc) == "connection_lost":
             raise CommitOutcomeUnknown("connection lost during COMMIT") from exc
         if sqlstate(exc) in {QUERY_CANCELED, LOCK_NOT_AVAILABLE, IDLE_IN_TX_TIMEOUT}:
@@ -135,7 +135,7 @@ async def _attempt(
         raise
     finally:
         session.info.pop(TX_TIMEOUT_KEY, None)
-    TRANSACTIONS.labels("committed").inc()
+    COMMITTED.inc()
     return result
 
 

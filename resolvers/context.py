@@ -50,6 +50,10 @@ class Context:
     # Set by the HTTP layer for a verified token: confirms its caller in the database, run by
     # schema/extensions.py ConfirmCaller once the operation has passed validation and limits.
     confirm_caller: Callable[[], Awaitable[None]] | None = None
+    # The operation run, noted by schema/extensions.py ErrorPolicy for the request log and
+    # metrics: its name (None when anonymous) and type ("query", "mutation").
+    operation_name: str | None = None
+    operation_type: str | None = None
 
     def require_principal(self) -> Principal:
         if self.principal is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 import strawberry
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.storage import deal_creation as storage
@@ -13,7 +14,7 @@ from db.storage.customers import CustomerFields
 from db.storage.scenarios import ScenarioFields
 from resolvers.context import Info
 from resolvers.ids import decode_id, decode_optional_id
-from resolvers.mutations import mutation, write
+from resolvers.mutations import counted, mutation, write
 from resolvers.permissions import requires
 from resolvers.scenarios import scenario_fields
 from schema.base import from_row
@@ -22,6 +23,12 @@ from schema.deals import Deal
 from schema.inputs import provided
 
 INPUT = ("input",)
+
+CREATE_DEAL_OUTCOMES = Counter(
+    "dealerdesk_create_deal_outcomes_total",
+    "createDeal answers by CreateDealResult member (__typename), or error for a top-level error",
+    ["outcome"],
+)
 
 
 def salesperson_of(info: Info, salesperson_id: strawberry.ID | None) -> int:
@@ -47,6 +54,7 @@ def request_of(info: Info, input: CreateDealInput) -> storage.DealRequest:
     )
 
 
+@counted(CREATE_DEAL_OUTCOMES)
 @mutation
 async def create_deal(info: Info, input: CreateDealInput) -> CreateDealResult:
     """Open a deal for a customer on a vehicle, atomically: the customer (new or existing),

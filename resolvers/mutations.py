@@ -13,7 +13,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, cast
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types.base import get_object_definition
 
 from db.errors import DomainError, PermissionDenied, TenantViolation, Unauthenticated
 from db.storage.audit import Actor
@@ -66,6 +68,36 @@ def mutation(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return cast(R, error_from_domain(exc))
 
     return wrapper
+
+
+def counted(counter: Counter) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Count a mutation's answers in `counter` by the payload union member returned (its
+    __typename), or "error" when it raised (a top-level error: no member was returned).
+    Goes above @mutation, which turns refusals into members."""
+
+    children: dict[type, Counter] = {}
+
+    def child(kind: type) -> Counter:
+        found = children.get(kind)
+        if found is None:
+            definition = get_object_definition(kind)
+            found = children[kind] = counter.labels(definition.name if definition else "error")
+        return found
+
+    def decorate(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(resolver)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                result = await resolver(*args, **kwargs)
+            except Exception:
+                child(Exception).inc()
+                raise
+            child(type(result)).inc()
+            return result
+
+        return wrapper
+
+    return decorate
 
 
 def _record_violation(info: Info, exc: TenantViolation, operation: str) -> None:

@@ -1,16 +1,19 @@
-"""Schema extensions: error policy and releasing the request's database session."""
+"""Schema extensions: error policy (which also notes the operation run), releasing the
+request's database session, confirming the caller."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionContext
 
 from db.errors import DomainError
+from resolvers.context import Context
 
 log = logging.getLogger("dealerdesk.graphql")
 
@@ -45,6 +48,11 @@ class ErrorPolicy(SchemaExtension):
                 "unhandled error before execution", exc_info=exc, extra={"request_id": request_id}
             )
             raise self._internal(None, request_id) from None
+        finally:
+            # Here rather than in an extension of its own: one more hook per request costs
+            # more than these few lines.
+            if isinstance(context, Context):
+                note_operation(self.execution_context, context)
         result = self.execution_context.result
         if result is None or not result.errors:
             return
@@ -74,6 +82,20 @@ class ErrorPolicy(SchemaExtension):
             extra={"request_id": request_id, "path": error.path},
         )
         return self._internal(error, request_id)
+
+
+def note_operation(execution: ExecutionContext, context: Context) -> None:
+    """The operation's name (given, or the document's first) and, once parsed, its type."""
+    name = context.operation_name = execution.operation_name
+    document = execution.graphql_document
+    if document is None:
+        return
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name is not None and definition.name.value == name)
+        ):
+            context.operation_type = definition.operation.value
+            return
 
 
 class ReleaseSession(SchemaExtension):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -26,6 +28,14 @@ from server.auth import AuthPolicy, AuthService
 from server.config import Settings
 from server.http import GraphQLEndpoint, HTTPOptions
 from server.logs import request_id_from, request_id_var
+from server.observe import (
+    RequestObserver,
+    metrics_registry,
+    multiprocess,
+    sample_pool,
+    tracing_from_environment,
+    worker_exited,
+)
 from server.tokens import JWKSTokenVerifier, LocalTokenVerifier, TokenSigner, TokenVerifier
 
 log = logging.getLogger("dealerdesk.app")
@@ -146,11 +156,16 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ready", "revision": revision})
 
 
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics_endpoint(registry: CollectorRegistry) -> Route:
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics)
 
 
 def create_app(settings: Settings, database_url: str) -> Starlette:
+    observer = RequestObserver(tracing_from_environment())
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(pool_config(settings, database_url))
@@ -169,9 +184,17 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             await warm(engine, settings.db_pool_min)
         except Exception:
             log.warning("could not open the initial connections", exc_info=True)
+        sampler = asyncio.create_task(sample_pool()) if multiprocess() else None
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+                worker_exited()
+            if observer.tracing is not None:
+                observer.tracing.shutdown()
             await dispose(engine)
 
     graphql = GraphQLEndpoint(
@@ -182,13 +205,14 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
             allow_batching=settings.graphql_allow_batching,
             max_batch_size=settings.graphql_max_batch_size,
         ),
+        observer,
     )
     app = Starlette(
         routes=[
             Route("/graphql", graphql),
             Route("/health", health),
             Route("/ready", ready),
-            Route("/metrics", metrics),
+            metrics_endpoint(metrics_registry()),
         ],
         lifespan=lifespan,
     )

@@ -80,6 +80,8 @@ def _raise_exit(signum: int, frame: object) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.observe import worker_metrics
+
     with database(settings) as url:
         embedded = settings.database_url is None
         if args.migrate or embedded:
@@ -94,18 +96,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # turning it into an exception lets the embedded database stop cleanly too.
         signal.signal(signal.SIGTERM, _raise_exit)
         signal.signal(signal.SIGINT, _raise_exit)
-        uvicorn.run(
-            "server.main:create",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=30,
-        )
+        with worker_metrics(workers):
+            uvicorn.run(
+                "server.main:create",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=workers,
+                loop="uvloop",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=30,
+            )
     return 0
 
 

@@ -10,12 +10,15 @@
 - Batched requests (a JSON array) are refused unless enabled; when enabled, a POST body may
   be an array of up to `max_batch_size` operations, run one after the other, each with its
   own context and under every query limit, answered with an array of results (status 200).
+- Each request is observed (server/observe.py): metrics, one log line, a span when tracing
+  is on. A failure nothing else caught is logged with the request id and answered 500 with
+  the same masked message as an internal error inside GraphQL.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -34,9 +37,20 @@ from db.storage.auth import ClientInfo
 from db.tenant import TenantDB
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from schema.extensions import INTERNAL_MESSAGE
 from schema.root import DealerdeskSchema
 from server.auth import AuthService
 from server.logs import request_id_var
+from server.observe import (
+    BATCH,
+    GRAPHQL_ERROR,
+    INTERNAL_ERROR,
+    NO_CODE,
+    OK,
+    REJECTED,
+    RequestObserver,
+    RequestRecord,
+)
 from server.tokens import InvalidToken, Principal, TokenIdentity
 
 log = logging.getLogger("dealerdesk.http")
@@ -204,10 +218,24 @@ def _error_body(message: str, code: str, request_id: str) -> dict[str, object]:
     return {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
 
 
+def _codes(errors: Iterable[GraphQLError]) -> list[str]:
+    codes = []
+    for error in errors:
+        code = error.extensions.get("code") if error.extensions else None
+        codes.append(code if isinstance(code, str) else NO_CODE)
+    return codes
+
+
 class GraphQLEndpoint:
-    def __init__(self, schema: DealerdeskSchema, options: HTTPOptions) -> None:
+    def __init__(
+        self,
+        schema: DealerdeskSchema,
+        options: HTTPOptions,
+        observer: RequestObserver | None = None,
+    ) -> None:
         self.schema = schema
         self.options = options
+        self.observer = observer or RequestObserver()
         self._ide = get_graphql_ide_html("graphiql") if options.graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -216,7 +244,34 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
-        request_id = request_id_var.get() or ""
+        observer = self.observer
+        record = observer.start(request_id_var.get() or "")
+        try:
+            tracing = observer.tracing
+            if tracing is None:
+                return await self._answer(request, record)
+            with tracing.start() as span:
+                response = await self._answer(request, record)
+                observer.annotate(span, record)
+                return response
+        finally:
+            observer.finish(record)
+
+    async def _answer(self, request: Request, record: RequestRecord) -> Response:
+        try:
+            response = await self._handle(request, record)
+        except Exception:
+            log.exception(
+                "unhandled error answering a request", extra={"request_id": record.request_id}
+            )
+            record.note(INTERNAL_ERROR, ["INTERNAL_SERVER_ERROR"])
+            body = _error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR", record.request_id)
+            response = self._respond(body, 500, JSON)
+        record.status = response.status_code
+        return response
+
+    async def _handle(self, request: Request, record: RequestRecord) -> Response:
+        request_id = record.request_id
         media = negotiate(request.headers.get("accept"))
         try:
             if request.method not in ("GET", "POST"):
@@ -234,35 +289,33 @@ class GraphQLEndpoint:
                 )
             params = await self._read(request)
         except RequestError as exc:
-            return self._error(exc, request_id, media or JSON)
+            return self._error(exc, record, media or JSON)
         try:
             caller = await self._verify(request, request_id)
         except RequestError as exc:
-            return self._error(exc, request_id, media)
+            return self._error(exc, record, media)
         db = TenantDB(request.app.state.dealerdesk.engine, None)
         try:
             if isinstance(params, list):
                 bodies = []
                 for one in params:
-                    body, status, _ = await self._execute(
-                        request, one, caller, db, media, request_id
-                    )
+                    body, status, _ = await self._execute(request, one, caller, db, media, record)
                     if status == 401:
-                        return self._error(caller.rejection(), request_id, media)
+                        return self._error(caller.rejection(), record, media)
                     bodies.append(body)
+                record.operation_name, record.operation_type = BATCH, None
                 return self._respond(bodies, 200, media)
-            body, status, headers = await self._execute(
-                request, params, caller, db, media, request_id
-            )
+            body, status, headers = await self._execute(request, params, caller, db, media, record)
             if status == 401:
-                return self._error(caller.rejection(), request_id, media)
+                return self._error(caller.rejection(), record, media)
             return self._respond(body, status, media, headers)
         finally:
             await db.close()
 
-    def _error(self, exc: RequestError, request_id: str, media: str) -> Response:
+    def _error(self, exc: RequestError, record: RequestRecord, media: str) -> Response:
+        record.note(REJECTED, (exc.code,))
         return self._respond(
-            _error_body(exc.message, exc.code, request_id), exc.status, media, exc.headers
+            _error_body(exc.message, exc.code, record.request_id), exc.status, media, exc.headers
         )
 
     async def _read(self, request: Request) -> GraphQLParams | list[GraphQLParams]:
@@ -332,10 +385,11 @@ class GraphQLEndpoint:
         caller: Caller,
         db: TenantDB,
         media: str,
-        request_id: str,
+        record: RequestRecord,
     ) -> tuple[dict[str, object], int, dict[str, str]]:
         """The body, status and extra headers answering one operation (401: the token's
-        caller was refused when the operation started)."""
+        caller was refused when the operation started), noted in the request's record."""
+        request_id = record.request_id
         context = Context(
             request=request,
             response=None,
@@ -352,6 +406,7 @@ class GraphQLEndpoint:
             if request.method == "GET"
             else {OperationType.QUERY, OperationType.MUTATION}
         )
+        result: ExecutionResult | None = None
         try:
             result = await self.schema.execute(
                 params.query,
@@ -362,14 +417,22 @@ class GraphQLEndpoint:
                 operation_extensions=params.extensions,
             )
         except InvalidOperationTypeError:
+            pass
+        finally:
+            await context.flush_security_events()
+            await db.close()
+        record.operation_name = context.operation_name
+        record.operation_type = context.operation_type
+        if context.principal is not None:  # the token's caller, or who just signed in
+            record.dealership_id = context.principal.dealership_id
+            record.user_id = context.principal.user_id
+        if result is None:
+            record.note(REJECTED, ("METHOD_NOT_ALLOWED",))
             return (
                 _error_body("mutations must be sent with POST", "METHOD_NOT_ALLOWED", request_id),
                 405,
                 {"Allow": "POST"},
             )
-        finally:
-            await context.flush_security_events()
-            await db.close()
         if caller.rejected is not None:
             return {}, 401, {}
 
@@ -379,6 +442,13 @@ class GraphQLEndpoint:
             body["data"] = result.data
         if result.errors:
             body["errors"] = [_format(e) for e in result.errors]
+            codes = _codes(result.errors)
+            if "INTERNAL_SERVER_ERROR" in codes:
+                record.note(INTERNAL_ERROR, codes)
+            else:
+                record.note(REJECTED if request_error else GRAPHQL_ERROR, codes)
+        else:
+            record.note(OK)
         if result.extensions:
             body["extensions"] = result.extensions
         status = 400 if request_error and media == GRAPHQL_RESPONSE else 200

@@ -10,10 +10,12 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import orjson
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "color_message",
@@ -39,11 +41,15 @@ class JSONFormatter(logging.Formatter):
         if request_id is not None:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key[0] != "_":
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        try:
+            # Every request writes a line: orjson takes a fraction of json's time.
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses (non-str keys, integers over 64 bits)
+            return json.dumps(entry, default=str)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -52,6 +58,10 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Fields the formatter never writes: not looked up for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # uvicorn's access log duplicates our request log; Alembic's context chatter on every
     # readiness probe is noise.
     logging.getLogger("uvicorn.access").disabled = True
