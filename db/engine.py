@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 
+import asyncpg
+import orjson
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db.instrumentation import POOL_COLLECTOR, CountingQueuePool, instrument
@@ -46,6 +51,7 @@ def create_engine(config: PoolConfig) -> AsyncEngine:
         pool_timeout=config.connect_timeout_ms / 1000,
         pool_recycle=max(config.idle_timeout_ms / 1000, 1),
         pool_pre_ping=config.pre_ping,
+        json_deserializer=_json_loads,
         connect_args={
             "timeout": config.connect_timeout_ms / 1000,
             "server_settings": {
@@ -57,8 +63,31 @@ def create_engine(config: PoolConfig) -> AsyncEngine:
         },
     )
     instrument(engine, config.slow_query_ms)
+    event.listen(engine.sync_engine, "connect", _set_codecs)
     POOL_COLLECTOR.engines.append(engine)
     return engine
+
+
+def _json_loads(text: str | bytes) -> object:
+    """json/jsonb values with orjson (several times faster than the json module); orjson
+    refuses integers beyond 64 bits, which JSON allows, so those fall back."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+async def _numeric_as_text(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "numeric", schema="pg_catalog", encoder=str, decoder=Decimal, format="text"
+    )
+
+
+def _set_codecs(dbapi_connection: object, _record: object) -> None:
+    """numeric in PostgreSQL's text form, parsed by Decimal: faster than asyncpg's binary
+    decoding into Decimal (about a third of a deal page's row decoding was numerics), and
+    the same values."""
+    dbapi_connection.run_async(_numeric_as_text)  # type: ignore[attr-defined]
 
 
 async def warm(engine: AsyncEngine, count: int) -> None:

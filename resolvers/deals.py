@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -12,7 +13,7 @@ from db.storage import deals as storage
 from db.storage.pagination import PageArgs
 from resolvers.context import Info
 from resolvers.ids import decode_id, decode_optional_id
-from resolvers.loaders import DEALS
+from resolvers.loaders import DEALS, ByIdLoader, ToOne, load_joined
 from resolvers.lookahead import selected
 from resolvers.mutations import mutation, write
 from resolvers.pagination import to_connection
@@ -50,9 +51,17 @@ INPUT = ("input",)
 
 async def deal(info: Info, id: strawberry.ID) -> Deal | None:
     """A deal of your dealership by id."""
-    found = await info.context.loaders.deal.load(decode_id(id, "Deal", field=("id",)))
+    pk = decode_id(id, "Deal", field=("id",))
+    fields = selected(info, ())
+    loaders = info.context.loaders
+    relations = _to_one(info, [], fields)
+    if relations and not loaders.deal.knows(pk):
+        # Not loaded yet: the deal and what the query selects of its to-one relations, in
+        # one statement.
+        await load_joined(info.context.db, DEALS, [pk], relations, parent_loader=loaders.deal)
+    found = await loaders.deal.load(pk)
     if found is not None:
-        await preload(info, [found], selected(info, ()))
+        await preload(info, [found], fields)
     return found
 
 
@@ -82,44 +91,51 @@ def _criteria(flt: DealFilter) -> storage.DealFilter:
     )
 
 
+def _to_one(info: Info, deals: Sequence[Deal], fields: set[str]) -> list[ToOne]:
+    """The deals' to-one relations the query selects, except those already loaded for
+    every one of these deals (with no deals: every selected one)."""
+    loaders = info.context.loaders
+    wanted: list[tuple[str, ByIdLoader[Any]]] = []
+    if "customer" in fields:
+        wanted.append(("customer_id", loaders.customer))
+    if "vehicle" in fields or "grossProfit" in fields:
+        wanted.append(("vehicle_id", loaders.vehicle))
+    for name, column in (
+        ("salesperson", "salesperson_id"),
+        ("salesManager", "sales_manager_id"),
+        ("financeManager", "finance_manager_id"),
+    ):
+        if name in fields:
+            wanted.append((column, loaders.user))
+    if "activeScenario" in fields or "grossProfit" in fields:
+        wanted.append(("active_scenario_id", loaders.deal_scenario))
+    return [
+        ToOne(column, loader)
+        for column, loader in wanted
+        if not deals or any(not loader.knows(getattr(d, column)) for d in deals)
+    ]
+
+
 async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
-    """Load what the query selects of these deals' relations now, one statement per
-    relation, so that each deal's fields resolve from memory instead of one await each."""
+    """Load what the query selects of these deals' relations now - the to-one relations in
+    one statement, each one-to-many relation in one - so that each deal's fields resolve
+    from memory instead of one await each."""
     if not deals or not fields:
         return
     loaders = info.context.loaders
     waits: list[Awaitable[None]] = []
-    if "customer" in fields:
-        waits.append(loaders.customer.prefetch(d.customer_id for d in deals))
-    if "vehicle" in fields or "grossProfit" in fields:
-        waits.append(loaders.vehicle.prefetch(d.vehicle_id for d in deals))
-    staff = [
-        user
-        for d in deals
-        for name, user in (
-            ("salesperson", d.salesperson_id),
-            ("salesManager", d.sales_manager_id),
-            ("financeManager", d.finance_manager_id),
-        )
-        if name in fields and user is not None
-    ]
-    if staff:
-        waits.append(loaders.user.prefetch(staff))
-    if "activeScenario" in fields or "grossProfit" in fields:
-        waits.append(
-            loaders.deal_scenario.prefetch(
-                d.active_scenario_id for d in deals if d.active_scenario_id is not None
-            )
-        )
+    relations = _to_one(info, deals, fields)
+    if relations:
+        waits.append(load_joined(info.context.db, DEALS, [d.pk for d in deals], relations))
     ids = [d.pk for d in deals]
-    for name, loader in (
-        ("scenarios", loaders.deal_scenarios),
-        ("tradeVehicles", loaders.deal_trade_vehicles),
-        ("rateRequests", loaders.deal_rate_requests),
-        ("appointments", loaders.deal_appointments),
-    ):
-        if name in fields:
-            waits.append(loader.prefetch(ids))
+    if "scenarios" in fields:
+        waits.append(loaders.deal_scenarios.prefetch(ids))
+    if "tradeVehicles" in fields:
+        waits.append(loaders.deal_trade_vehicles.prefetch(ids))
+    if "rateRequests" in fields:
+        waits.append(loaders.deal_rate_requests.prefetch(ids))
+    if "appointments" in fields:
+        waits.append(loaders.deal_appointments.prefetch(ids))
     await asyncio.gather(*waits)
 
 

@@ -28,9 +28,8 @@ def to_connection(
         async with db.session() as session:
             return await count(session)
 
-    edges = [
-        Edge(cursor=c, node=build(item)) for c, item in zip(page.cursors, page.items, strict=True)
-    ]
+    cursors = page.cursors
+    edges = [Edge(node=build(item), cursors=cursors, index=i) for i, item in enumerate(page.items)]
     return Connection(
         edges=edges,
         page_info=PageInfo(

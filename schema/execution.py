@@ -27,6 +27,7 @@ same queries, valid and failing, through both and compares them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -129,7 +130,7 @@ def _make_plan(field_def: GraphQLField) -> _Plan:
         if not field.is_basic_field:
             return _NORMAL_PLAN
         if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-            plan = _Plan(_LEAF, field_def, field.python_name, named.coerce_output_value, nullable)
+            plan = _Plan(_LEAF, field_def, field.python_name, _coerce_of(named), nullable)
             plan.passthrough = _PASSTHROUGH.get(named.name) if named in _BUILT_IN else None
             return plan
         name = field.python_name
@@ -148,6 +149,21 @@ def _make_plan(field_def: GraphQLField) -> _Plan:
         if isinstance(origin, type):
             plan.object_type, plan.origin, plan.item_type = named, origin, item_type
     return plan
+
+
+def _coerce_of(named: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The leaf's output coercion. A Strawberry enum's scans its values for each value it
+    serializes; a dict from member to name answers at once (None for anything else sends
+    the value down the regular path, which raises the usual error)."""
+    wrapped = getattr(named, "wrapped_cls", None)
+    if (
+        isinstance(named, GraphQLEnumType)
+        and isinstance(wrapped, type)
+        and issubclass(wrapped, Enum)
+    ):
+        names = {wrapped(value.value): name for name, value in named.values.items()}
+        return names.get
+    return named.coerce_output_value
 
 
 _BUILT_IN = (GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt)

@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -43,10 +43,21 @@ class PageInfo:
     end_cursor: str | None
 
 
+class CursorList(Protocol):
+    def __getitem__(self, index: int) -> str: ...
+
+
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    # The page's cursors, made when first read: a client that asks only for nodes pays for
+    # none (a cursor is a JSON document in base64).
+    cursors: strawberry.Private[CursorList]
+    index: strawberry.Private[int]
+
+    @strawberry.field(description="Where this edge is: pass it as `after` or `before`.")
+    def cursor(self) -> str:
+        return self.cursors[self.index]
 
 
 @strawberry.type(description="A page of a list, Relay style.")

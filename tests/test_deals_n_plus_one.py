@@ -1,10 +1,12 @@
-"""The deal list and its relations cost the same few statements for 5 deals as for 50:
-every relation is fetched by a per-request loader, one statement per relation."""
+"""The deal list and its relations cost the same few statements for 5 deals as for 50 (the
+to-one relations in one joined statement, each one-to-many relation in one), and a deal by id
+with its customer and vehicle costs one statement after the caller check."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from schema.relay import to_global_id as global_id
 from tests.conftest import GraphQLClient
 from tests.factories import Factory
 from tests.helpers import count_statements
@@ -51,6 +53,44 @@ async def test_deal_list_statement_count_does_not_grow_with_the_page(
             print("   ", " ".join(statement.split())[:110])
 
     assert counts[5] == counts[50]
-    # The tenant binding, the check of the caller, the page, then one per relation: customer,
-    # vehicle, salesperson, scenarios, trade vehicles.
-    assert counts[50] <= 8
+    # The caller check (which binds the transaction), the page, the customer, vehicle and
+    # salesperson joined in one, the scenarios, the trade vehicles.
+    assert counts[50] == 5
+
+
+ONE_DEAL = """
+query($id: ID!) {
+  deal(id: $id) {
+    dealNumber
+    customer { fullName }
+    vehicle { vin }
+    salesperson { fullName }
+    salesManager { fullName }
+  }
+}"""
+
+
+async def test_a_deal_and_its_relations_come_in_one_statement(
+    app: Starlette, client: GraphQLClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    other = await factory.tenant()
+    mine = await factory.deal(tenant)
+    theirs = await factory.deal(other)
+    engine = app.state.dealerdesk.engine.sync_engine
+
+    with count_statements(engine) as log:
+        data = await client.data(ONE_DEAL, {"id": global_id("Deal", mine)}, token=tenant.token)
+    deal = data["deal"]
+    assert deal["customer"]["fullName"]
+    assert len(deal["vehicle"]["vin"]) == 17
+    assert deal["salesperson"]["fullName"] == "Salesperson Tester"
+    assert deal["salesManager"] is None  # none set: no row joined, no statement either
+    assert log.count == 2, log.statements  # the caller check, then the deal with its relations
+
+    # Another dealership's deal, and no deal at all: null, in the same two statements.
+    for pk in (theirs, 10**12):
+        with count_statements(engine) as log:
+            data = await client.data(ONE_DEAL, {"id": global_id("Deal", pk)}, token=tenant.token)
+        assert data["deal"] is None
+        assert log.count == 2, log.statements

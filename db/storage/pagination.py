@@ -51,7 +51,7 @@ class SortKey:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursors: Cursors
     has_next_page: bool
     has_previous_page: bool
 
@@ -169,6 +169,27 @@ def _after(keys: Sequence[SortKey], values: Sequence[CursorValue]) -> ColumnElem
     return or_(*clauses)
 
 
+class Cursors:
+    """The cursors of a page's rows, each encoded when first read (index like a list)."""
+
+    def __init__(self, rows: Sequence[object], keys: Sequence[SortKey]) -> None:
+        self._rows = rows
+        self._keys = keys
+        self._names = [str(k.column.key) for k in keys]
+        self._made: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: int) -> str:
+        position = range(len(self))[index]  # IndexError as for a list, negatives too
+        if position not in self._made:
+            row = self._rows[position]
+            values = [getattr(row, name) for name in self._names]
+            self._made[position] = encode_cursor(values, self._keys)
+        return self._made[position]
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[T],
@@ -196,8 +217,7 @@ async def paginate(
     if backwards:
         rows.reverse()
 
-    names = [str(k.column.key) for k in keys]
-    cursors = [encode_cursor([getattr(row, name) for name in names], keys) for row in rows]
+    cursors = Cursors(rows, keys)
     if backwards:
         has_previous, has_next = more, args.before is not None
     else:
