@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -288,6 +289,31 @@ def count_nodes(
     return _NodeMeter(schema, document, coerced).selections(root, operation.selection_set)
 
 
+def _count_remembered(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, object] | None,
+) -> int | None:
+    """count_nodes, remembered for the same document (the parse cache hands out the same
+    object for the same text), operation and variables: front ends send the same few
+    queries all day, and walking the document cost more than running a one-deal query."""
+    try:
+        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+    except TypeError:  # a value JSON cannot hold: count afresh
+        return count_nodes(schema, document, operation_name, variables)
+    return _count_cached(schema, document, operation_name, key)
+
+
+@lru_cache(maxsize=1024)
+def _count_cached(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: bytes
+) -> int | None:
+    return count_nodes(
+        schema, document, operation_name, orjson.loads(variables) if variables else None
+    )
+
+
 # --- the extension -------------------------------------------------------------------------
 
 
@@ -331,7 +357,7 @@ class QueryLimiter(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        nodes = count_nodes(
+        nodes = _count_remembered(
             context.schema._schema,
             context.graphql_document,
             context.operation_name,
