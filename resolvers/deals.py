@@ -117,16 +117,23 @@ def _to_one(info: Info, deals: Sequence[Deal], fields: set[str]) -> list[ToOne]:
 
 
 async def preload(info: Info, deals: Sequence[Deal], fields: set[str]) -> None:
-    """Load what the query selects of these deals' relations now - the to-one relations in
-    one statement, each one-to-many relation in one - so that each deal's fields resolve
+    """Load what the query selects of these deals' relations now - one statement per
+    relation (a single deal's to-one relations in one) - so that each deal's fields resolve
     from memory instead of one await each."""
     if not deals or not fields:
         return
     loaders = info.context.loaders
     waits: list[Awaitable[None]] = []
     relations = _to_one(info, deals, fields)
-    if relations:
-        waits.append(load_joined(info.context.db, DEALS, [d.pk for d in deals], relations))
+    if len(deals) == 1 and relations:
+        waits.append(load_joined(info.context.db, DEALS, [deals[0].pk], relations))
+    else:
+        # A page's relations one table at a time: joined, PostgreSQL replans the LEFT JOINs
+        # under each table's row-level security for every page (1.5-2.5 ms for 50 deals
+        # against 0.9 ms for the three lookups by id), more than the round trips cost.
+        for column, loader in relations:
+            keys = [key for d in deals if (key := getattr(d, column)) is not None]
+            waits.append(loader.prefetch(keys))
     ids = [d.pk for d in deals]
     if "scenarios" in fields:
         waits.append(loaders.deal_scenarios.prefetch(ids))

@@ -371,7 +371,7 @@ async def test_two_hundred_concurrent_deals_get_numbers_0001_to_0200(
     assert numbers == [f"{day}-{n:04d}" for n in range(1, 201)]
 
 
-STEPS = range(1, 9)
+STEPS = range(1, 12)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -418,7 +418,7 @@ async def test_a_transaction_past_its_deadline_is_rolled_back_with_a_typed_error
     admin = create_async_engine(async_url(database_url), poolclass=NullPool)
     try:
         async with admin.connect() as conn:
-            # Someone else holds the vehicle's row: step 5 waits, past the deadline.
+            # Someone else holds the vehicle's row: step 7 waits, past the deadline.
             await conn.execute(
                 text("SELECT 1 FROM vehicles WHERE id = :v FOR UPDATE"), {"v": vehicle}
             )

@@ -1,27 +1,31 @@
 """createDeal: the whole multi-step creation of a deal as one atomic unit of work.
 
-The steps run in this order inside one transaction (retried as a whole on transient
-failures, with a 10 second deadline); any refusal rolls everything back:
+The eleven steps of a creation run inside one transaction (retried as a whole on transient
+failures, with a 10 second deadline); any refusal rolls everything back. They run in this
+order, so that the locks every creation of a dealership needs are taken last:
 
  1. validate the input, before touching the database (validate_request);
- 2. the caller's dealership exists and is active (with its settings);
+ 2. the caller's dealership exists and is active (read with its settings);
  3. the salesperson exists, is active and is the dealership's (someone other than the
     caller only for callers who may assign deals, deal.assign);
  4. the existing customer (the dealership's own), or a new one (reusing a customer of the
     dealership with the same e-mail instead of making a duplicate);
- 5. the vehicle held: set to pending only if it is available (the update locks its row, so
-    racers for one vehicle queue there and all but the first find it taken);
- 6. the first scenario priced (the dealership's default deal type, term, tax and fees);
- 7. in one statement: the deal number YYYY-MMDD-XXXX of the dealership's local day, the
-    deal, the scenario made its active one, and the audit row.
+ 7. and 8. the vehicle locked, checked available and set to pending - one update that only
+    succeeds on an available vehicle (its row lock queues racers for one vehicle, and all
+    but the first then find it taken);
+ 6. the deal, under a placeholder number;
+ 9. and 10. the default scenario (priced from the dealership's deal type, term, tax and
+    fees) and the deal pointing at it as its active one - one statement;
+ 5. and 11. the deal number YYYY-MMDD-XXXX of the dealership's local day given to the deal,
+    and the audit row - one statement, and the commit follows at once.
 
-Steps 2-6 lock nothing that another createDeal of the dealership needs, so concurrent
-creations overlap there. Step 7 takes the two locks they share - the day's deal-number
-counter row and the head of the dealership's audit chain - and the commit follows at once:
-a dealership's creations queue only for one statement and the commit, not for the whole
-unit of work (which is what limited them to about 40 a second).
+Only that last statement takes locks other creations of the dealership wait for - the day's
+deal-number counter row and the head of the dealership's audit chain - so they queue for one
+statement and the commit, not for the whole unit of work (taking the number at step 5, as
+written first, held them for all of it: about 40 creations a second at most).
 
-`checkpoint(n)` runs after step n: a seam the fault-injection tests use; it does nothing.
+`checkpoint(n)` runs once step n is done (steps done in one statement: after it, in
+number order): a seam the fault-injection tests use; it does nothing.
 """
 
 from __future__ import annotations
@@ -166,7 +170,7 @@ async def checkpoint(step: int) -> None:
 async def create_deal(
     session: AsyncSession, actor: Actor, request: DealRequest, *, now: datetime | None = None
 ) -> CreatedDeal:
-    """Steps 2-7 (see the module docstring), in the caller's transaction."""
+    """Steps 2-11 (see the module docstring), in the caller's transaction."""
     await checkpoint(1)
     moment = now or datetime.now(UTC)
 
@@ -195,11 +199,12 @@ async def create_deal(
     customer, customer_created = await _customer(session, actor, request)
     await checkpoint(4)
 
-    # 5. The vehicle, held.
+    # 7., 8. The vehicle, locked and held.
     list_price, msrp = await _hold_vehicle(session, request.vehicle_id)
-    await checkpoint(5)
+    await checkpoint(7)
+    await checkpoint(8)
 
-    # 6. The first scenario, priced.
+    # The first scenario, priced (written at step 9).
     pricing = await scenarios.pricing_of(session, settings, list_price=list_price, msrp=msrp)
     terms = await scenarios.plan_scenario(
         session,
@@ -210,9 +215,8 @@ async def create_deal(
         trade=(ZERO, ZERO),  # a new deal has no trade-ins yet
     )
     scenario_values = scenarios.scenario_values(terms, scenarios.figures_of(terms, pricing))
-    await checkpoint(6)
 
-    # 7. The deal, numbered last (below), and its first scenario, made active.
+    # 6. The deal, numbered last (below).
     deal_values: dict[str, object] = {
         "dealership_id": actor.dealership_id,
         "customer_id": customer.id,
@@ -222,13 +226,17 @@ async def create_deal(
         "notes": request.notes,
     }
     deal_values["id"] = await _insert_deal(session, deal_values)
+    await checkpoint(6)
+
+    # 9., 10. The first scenario, made the deal's active one.
     scenario_values |= {"dealership_id": actor.dealership_id, "deal_id": deal_values["id"]}
     scenario_values["id"] = deal_values["active_scenario_id"] = await _insert_active_scenario(
         session, scenario_values
     )
-    await checkpoint(7)
+    await checkpoint(9)
+    await checkpoint(10)
 
-    # 8. The number and the audit row, then the commit at once.
+    # 5., 11. The number and the audit row, then the commit at once.
     changes = diff(
         {"vehicle_status": VehicleStatus.AVAILABLE.value},
         {
@@ -247,7 +255,8 @@ async def create_deal(
     }
     day = local_day(moment, settings.time_zone)
     deal = await _number_deal(session, day, cast(int, deal_values["id"]), audit_values, changes)
-    await checkpoint(8)
+    await checkpoint(5)
+    await checkpoint(11)
     return CreatedDeal(deal=deal, customer_created=customer_created)
 
 
