@@ -81,7 +81,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.observe import worker_metrics
-    from server.workers import run_workers
 
     with database(settings) as url:
         embedded = settings.database_url is None
@@ -97,22 +96,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # turning it into an exception lets the embedded database stop cleanly too.
         signal.signal(signal.SIGTERM, _raise_exit)
         signal.signal(signal.SIGINT, _raise_exit)
-        options: dict[str, object] = {
-            "loop": "uvloop",
-            "http": "httptools",
-            "log_config": None,
-            "access_log": False,
-            "timeout_graceful_shutdown": 30,
-        }
         with worker_metrics(workers):
-            if workers > 1:
-                return run_workers(args.host, args.port, workers, options)
             uvicorn.run(
                 "server.main:create",
                 factory=True,
                 host=args.host,
                 port=args.port,
-                **options,  # type: ignore[arg-type]
+                workers=workers,
+                loop="uvloop",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=30,
             )
     return 0
 
