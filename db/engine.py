@@ -59,6 +59,13 @@ def create_engine(config: PoolConfig) -> AsyncEngine:
                 "application_name": config.application_name,
                 # Short OLTP queries: JIT compilation only ever adds latency here.
                 "jit": "off",
+                # asyncpg prepares every statement; PostgreSQL would still plan most of them
+                # again at each execution (a custom plan), because an estimate with the
+                # actual `id = ANY($1)` array is always cheaper than the generic plan's. Under
+                # row-level security the planning costs ten times the execution (0.49 against
+                # 0.04 ms for a deal with its customer and vehicle). Our statements select by
+                # key within a dealership, where the generic plan is the same plan.
+                "plan_cache_mode": "force_generic_plan",
             },
         },
     )
