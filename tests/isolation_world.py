@@ -73,7 +73,9 @@ TABLE_OF_TYPE: dict[str, str] = {
 }
 KEY_OF_TABLE = {"dealerships": "id", "dealership_settings": "dealership_id"}
 
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# Times and bare dates say nothing of whose row they are (and B's deal-number counter for
+# tomorrow in New York is today in UTC for part of the day, in A's timestamps then).
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}|$)")
 MIN_DISTINCT_LENGTH = 6
 
 
