@@ -11,8 +11,9 @@ session sees what the dealership binding allows, as before roles existed.
 
 A request with a token binds its read transaction with `bind_caller`, whose binding
 statement also confirms the caller (migration 0006), so the check costs no round trip.
-The binding statements are sent as they are (`exec_driver_sql`): they run at the start of
-every transaction, and SQLAlchemy's statement building would cost more than they do.
+The binding statements are sent as they are (`exec_driver_sql`, or asyncpg itself for the
+read transactions TenantDB opens without a session): they run at the start of every
+transaction, and SQLAlchemy's statement building would cost more than they do.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import NamedTuple, TypeVar
 
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from db.instrumentation import note_statement
 from db.transactions import TX_TIMEOUT_KEY, TxOptions, run_transaction
@@ -41,12 +45,10 @@ DEALERSHIP_KEY = "dealership_id"
 USER_KEY = "user_id"
 ROLE_KEY = "app_role"
 
-# session.info: the sign-in session (or None) of the caller the next transaction confirms.
-CALLER_KEY = "confirm_caller"
-# session.info: what that confirmation found (a row of dealerdesk_bind_caller, or None).
-CALLER_ROW_KEY = "confirmed_caller"
 # In the caller check's SQL, so that statement counts can tell it from data statements.
 CALLER_CHECK = "/* caller check */"
+# session.info: the session is joined to a read transaction TenantDB has bound already.
+BOUND_KEY = "bound"
 
 _BIND_READ = (
     "SELECT set_config('role', $1, true), set_config('app.dealership_id', $2, true),"
@@ -80,23 +82,12 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _bind_tenant(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    if transaction.nested:
-        return  # a SAVEPOINT inside a transaction that is already bound
+    if transaction.nested or session.info.get(BOUND_KEY):
+        return  # a SAVEPOINT, or a session joined to a read transaction already bound
     info = session.info
     dealership = info.get(DEALERSHIP_KEY)
     user = info.get(USER_KEY)
     timeout_ms = info.get(TX_TIMEOUT_KEY)
-    if CALLER_KEY in info and timeout_ms is None:
-        row = connection.exec_driver_sql(
-            _BIND_CALLER, (dealership, user, info.get(ROLE_KEY), info[CALLER_KEY])
-        ).first()
-        info[CALLER_ROW_KEY] = None
-        if row is not None:
-            user_id, dealership_id, role, actions, live = row
-            info[CALLER_ROW_KEY] = ConfirmedCaller(
-                int(user_id), int(dealership_id), str(role), frozenset(actions or ()), bool(live)
-            )
-        return
     params: tuple[str, ...] = (
         APP_ROLE,
         "" if dealership is None else str(dealership),
@@ -125,12 +116,85 @@ def tenant_session(
     return session
 
 
-class TenantDB:
-    """One request's (or one job's) database: a single AsyncSession bound to one dealership.
+class _ReadTransaction:
+    """A read transaction on a pooled connection, begun by its first statement (the binding)
+    sent through the driver adapter's own cursor: no Connection, no ORM session. A request
+    that reads only through `fetch` (the caller check, dataloaders) needs nothing more; one
+    that needs the ORM gets a session joined to this same transaction (`session`)."""
 
-    GraphQL resolves sibling fields concurrently, and an AsyncSession must never be used by
-    two coroutines at once, so every use goes through `session()` (or `transaction()`),
-    which holds a lock for its duration.
+    __slots__ = ("driver", "fairy", "orm")
+
+    def __init__(self, fairy: PoolProxiedConnection, driver: asyncpg.Connection) -> None:
+        self.fairy = fairy
+        self.driver = driver
+        self.orm: AsyncSession | None = None
+
+    @classmethod
+    async def begin(
+        cls, engine: AsyncEngine, statement: str, params: tuple[object, ...]
+    ) -> tuple[_ReadTransaction, Sequence[object] | None]:
+        """Check a connection out, run the binding statement in a new transaction, and return
+        the transaction with the statement's first row."""
+        fairy = await engine.raw_connection()
+        try:
+            started = time.perf_counter()
+            cursor = fairy.cursor()
+            # The adapter begins its transaction before the first statement, as any DBAPI
+            # connection does: so the pool's reset, or a session joined here, ends it.
+            row = await greenlet_spawn(_execute_first, cursor, statement, params)
+            note_statement(engine.sync_engine, statement, time.perf_counter() - started)
+        except BaseException:
+            await greenlet_spawn(_discard, fairy)
+            raise
+        driver = fairy.driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        return cls(fairy, driver), row
+
+    def session(self, engine: AsyncEngine, info: dict[str, object]) -> AsyncSession:
+        """An ORM session joined to this transaction (made on first use)."""
+        if self.orm is None:
+            connection = AsyncConnection(engine, Connection(engine.sync_engine, self.fairy))
+            self.orm = AsyncSession(
+                connection, sync_session_class=TenantSession, expire_on_commit=False
+            )
+            self.orm.info.update(info)
+            self.orm.info[BOUND_KEY] = True
+        return self.orm
+
+    async def end(self) -> None:
+        """Roll back (only units of work write) and return the connection to the pool; a
+        connection that cannot roll back is discarded by the pool rather than reused."""
+        orm, self.orm = self.orm, None
+        if orm is not None:
+            await orm.close()
+        await greenlet_spawn(self.fairy.close)
+
+
+def _execute_first(
+    cursor: DBAPICursor, statement: str, params: tuple[object, ...]
+) -> Sequence[object] | None:
+    cursor.execute(statement, params)
+    row = cursor.fetchone() if cursor.description else None
+    cursor.close()
+    return row
+
+
+def _discard(fairy: PoolProxiedConnection) -> None:
+    try:
+        fairy.invalidate()
+    finally:
+        fairy.close()
+
+
+class TenantDB:
+    """One request's (or one job's) database, bound to one dealership (and caller).
+
+    Reads run in one read transaction of the request (_ReadTransaction), begun by the
+    first read; `fetch` sends its statements through asyncpg itself and `session()` lends
+    an ORM session joined to the same transaction. Units of work (`transaction()`) run on
+    a session of their own, after any open read transaction has ended. GraphQL resolves
+    sibling fields concurrently, and neither a session nor a connection may be used by two
+    coroutines at once, so every use holds a lock.
     """
 
     def __init__(
@@ -145,11 +209,33 @@ class TenantDB:
         self.user_id = user_id
         self.role = role
         self._engine = engine
-        self._session = tenant_session(engine, dealership_id, user_id=user_id, role=role)
+        self._units: AsyncSession | None = None
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
-        # The asyncpg connection of the open read transaction (see fetch).
-        self._driver: asyncpg.Connection | None = None
+        self._read: _ReadTransaction | None = None
+
+    def _info(self) -> dict[str, object]:
+        return {DEALERSHIP_KEY: self.dealership_id, USER_KEY: self.user_id, ROLE_KEY: self.role}
+
+    async def _end_read(self) -> None:
+        """End the open read transaction, if any (the lock is held)."""
+        read, self._read = self._read, None
+        if read is not None:
+            await read.end()
+
+    async def _reading(self) -> _ReadTransaction:
+        """The open read transaction, begun and bound now if there is none (lock held)."""
+        read = self._read
+        if read is None:
+            params = (
+                APP_ROLE,
+                "" if self.dealership_id is None else str(self.dealership_id),
+                "" if self.user_id is None else str(self.user_id),
+                self.role or "",
+            )
+            read, _ = await _ReadTransaction.begin(self._engine, _BIND_READ, params)
+            self._read = read
+        return read
 
     async def bind(
         self, dealership_id: int | None, *, user_id: int | None, role: str | None
@@ -159,12 +245,13 @@ class TenantDB:
         if (dealership_id, user_id, role) == (self.dealership_id, self.user_id, self.role):
             return
         async with self._lock:
-            await self._session.close()
-            self._driver = None
-            self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
-            self._session.info[DEALERSHIP_KEY] = dealership_id
-            self._session.info[USER_KEY] = user_id
-            self._session.info[ROLE_KEY] = role
+            await self._end_read()
+            self._rebind(dealership_id, user_id, role)
+
+    def _rebind(self, dealership_id: int | None, user_id: int | None, role: str | None) -> None:
+        self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
+        if self._units is not None:
+            self._units.info.update(self._info())
 
     async def bind_caller(
         self, dealership_id: int, *, user_id: int, role: str | None, session_id: uuid.UUID | None
@@ -174,39 +261,32 @@ class TenantDB:
         dealership, current role, its actions and whether the sign-in session is live - or
         None if the user or their dealership is not active."""
         async with self._lock:
-            await self._session.close()
-            self._driver = None
-            self.dealership_id, self.user_id, self.role = dealership_id, user_id, role
-            info = self._session.info
-            info[DEALERSHIP_KEY] = dealership_id
-            info[USER_KEY] = user_id
-            info[ROLE_KEY] = role
-            info[CALLER_KEY] = session_id
-            try:
-                await self._session.connection()  # begins: _bind_tenant runs the check
-            finally:
-                info.pop(CALLER_KEY, None)
-            found = info.pop(CALLER_ROW_KEY, None)
-            assert found is None or isinstance(found, ConfirmedCaller)
-            return found
+            await self._end_read()
+            self._rebind(dealership_id, user_id, role)
+            self._read, row = await _ReadTransaction.begin(
+                self._engine, _BIND_CALLER, (dealership_id, user_id, role, session_id)
+            )
+            if row is None:
+                return None
+            found_user, found_dealership, found_role, actions, live = row
+            assert isinstance(found_user, int)
+            assert isinstance(found_dealership, int)
+            assert isinstance(actions, list | None)
+            return ConfirmedCaller(
+                found_user, found_dealership, str(found_role), frozenset(actions or ()), bool(live)
+            )
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""
         self._after_commit.append(callback)
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        """A read sent through asyncpg itself, in the request's read transaction (bound like
-        every other one): the hot read paths (dataloaders, the caller check) skip
-        SQLAlchemy's statement building and result processing, which cost more than the
-        query. Counted and timed like every statement (db/instrumentation.py)."""
+        """A read sent through asyncpg itself, in the request's read transaction: the hot
+        read paths (dataloaders) skip SQLAlchemy's statement building and result
+        processing, which cost more than the query. Counted and timed like every statement
+        (db/instrumentation.py)."""
         async with self._lock:
-            driver = self._driver
-            if driver is None:
-                connection = await self._session.connection()  # begins and binds if needed
-                raw = await connection.get_raw_connection()
-                driver = raw.driver_connection
-                assert isinstance(driver, asyncpg.Connection)
-                self._driver = driver
+            driver = (await self._reading()).driver
             started = time.perf_counter()
             rows = await driver.fetch(sql, *args)
             note_statement(self._engine.sync_engine, sql, time.perf_counter() - started)
@@ -214,23 +294,26 @@ class TenantDB:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """Exclusive use of the session for reads. The first use opens the request's read
-        transaction; close() ends it."""
+        """Exclusive use of an ORM session in the request's read transaction (begun now if
+        none is open); close() ends it."""
         async with self._lock:
-            yield self._session
+            read = await self._reading()
+            yield read.session(self._engine, self._info())
 
     async def transaction(
         self,
         work: Callable[[AsyncSession], Awaitable[T]],
         options: TxOptions = TxOptions(),  # noqa: B008 - frozen dataclass
     ) -> T:
-        """Run a unit of work atomically through the transaction manager."""
+        """Run a unit of work atomically through the transaction manager, after ending the
+        read transaction (later reads begin a new one, and see what was committed)."""
         async with self._lock:
-            self._driver = None
-            try:
-                result = await run_transaction(self._session, work, options)
-            finally:
-                self._driver = None
+            await self._end_read()
+            if self._units is None:
+                self._units = tenant_session(
+                    self._engine, self.dealership_id, user_id=self.user_id, role=self.role
+                )
+            result = await run_transaction(self._units, work, options)
         for callback in self._after_commit:
             callback()
         return result
@@ -239,5 +322,6 @@ class TenantDB:
         """End the read transaction (rolled back: only units of work write) and return the
         connection to the pool. Idempotent."""
         async with self._lock:
-            self._driver = None
-            await self._session.close()
+            await self._end_read()
+            if self._units is not None:
+                await self._units.close()
