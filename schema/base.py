@@ -4,6 +4,7 @@ asyncpg records on the hot read paths (row_builder)."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -64,22 +65,42 @@ def row_builder(cls: type[T], columns: Sequence[str], table: Table) -> Callable[
             plan.append((name, index[name], _converter(table.c[name].type)))
         else:
             raise TypeError(f"{type_name}.{name} has no column in {table.name}")
-    new = object.__new__
-
-    def build(row: Row) -> T:
-        obj: T = new(cls)
-        values = obj.__dict__
-        for name, position, convert in plan:
-            value = row[position]
-            values[name] = value if convert is None or value is None else convert(value)
-        return obj
-
+    # The constructor is generated (as dataclasses generates __init__): one dict display
+    # per row instead of a loop over the plan, which on a page of deals is several times
+    # faster.
+    namespace: dict[str, object] = {"new": object.__new__, "cls": cls}
+    lines = ["def build(row):", "    obj = new(cls)"]
+    items = []
+    for i, (name, position, convert) in enumerate(plan):
+        if convert is None:
+            items.append(f"{name!r}: row[{position}]")
+        else:
+            namespace[f"convert{i}"] = convert
+            lines.append(f"    value{i} = row[{position}]")
+            items.append(f"{name!r}: None if value{i} is None else convert{i}(value{i})")
+    lines.append("    obj.__dict__.update({" + ", ".join(items) + "})")
+    lines.append("    return obj")
+    exec("\n".join(lines), namespace)  # noqa: S102 - built from our own field names
+    build = namespace["build"]
+    assert callable(build)
     return build
+
+
+def _enum_of(enum_class: type[enum.Enum]) -> Callable[[object], object]:
+    """The member for a stored value: a dict lookup (calling the enum class costs several
+    times more), the class itself for a value it does not know (it raises)."""
+    members: dict[object, enum.Enum] = {member.value: member for member in enum_class}
+
+    def member(value: object) -> object:
+        found = members.get(value)
+        return found if found is not None else enum_class(value)
+
+    return member
 
 
 def _converter(column_type: TypeEngine[object]) -> Callable[[object], object] | None:
     if isinstance(column_type, Enum) and column_type.enum_class is not None:
-        return column_type.enum_class
+        return _enum_of(column_type.enum_class)
     if isinstance(column_type, INET):
         return str
     if isinstance(column_type, JSON):
