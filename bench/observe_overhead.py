@@ -69,7 +69,7 @@ def main() -> None:
     )
     print(f"request hooks, log off:       {off:6.2f} µs")
     print(f"request hooks, log line on:   {on:6.2f} µs")
-    print(f"note_operation (in ErrorPolicy): {noted:6.2f} µs")
+    print(f"note_operation (request pipeline): {noted:6.2f} µs")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,10 @@ class Context:
     # Refusals noted while the operation runs; written once it has ended.
     security_events: list[SecurityEvent] = field(default_factory=list)
     # Set by the HTTP layer for a verified token: confirms its caller in the database, run by
-    # schema/extensions.py ConfirmCaller once the operation has passed validation and limits.
+    # the request pipeline (schema/extensions.py) once the operation has passed validation and
+    # limits.
     confirm_caller: Callable[[], Awaitable[None]] | None = None
-    # The operation run, noted by schema/extensions.py ErrorPolicy for the request log and
+    # The operation run, noted by the request pipeline (schema/extensions.py) for the log and
     # metrics: its name (None when anonymous) and type ("query", "mutation").
     operation_name: str | None = None
     operation_type: str | None = None

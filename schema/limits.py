@@ -55,7 +55,6 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
-from strawberry.extensions import SchemaExtension
 
 from db.storage.pagination import DEFAULT_PAGE_SIZE
 
@@ -314,7 +313,29 @@ def _count_cached(
     )
 
 
-# --- the extension -------------------------------------------------------------------------
+# --- the checks the request pipeline makes (schema/extensions.py) ---------------------------
+
+
+def validation_rules(limits: QueryLimits) -> tuple[type[ValidationRule], ...]:
+    """The rules these limits add to GraphQL's own validation."""
+    rules: tuple[type[ValidationRule], ...] = (shape_rule(limits.max_depth, limits.max_aliases),)
+    return (*rules, NoIntrospection) if not limits.introspection else rules
+
+
+def parse_limited(query: str, limits: QueryLimits) -> DocumentNode:
+    """The document (through a cache shared by all requests), or a MAX_TOKENS_EXCEEDED
+    error."""
+    try:
+        return _parse(query, limits.max_tokens)
+    except GraphQLSyntaxError as error:
+        if "Document contains more than" not in error.message:
+            raise
+        raise limit_error(
+            f"The document has more than {limits.max_tokens} tokens (or comments),"
+            " the most this server parses.",
+            "MAX_TOKENS_EXCEEDED",
+            maxTokens=limits.max_tokens,
+        ) from None
 
 
 @lru_cache(maxsize=512)
@@ -323,53 +344,21 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_lexical_tokens=max_tokens, max_comments=max_tokens)
 
 
-class QueryLimiter(SchemaExtension):
-    """Parses (with a cache shared by all requests), adds the validation rules, and checks the
-    node budget before execution starts. Pass it as a factory: one instance per request."""
-
-    def __init__(self, limits: QueryLimits) -> None:
-        self.limits = limits
-
-    def on_operation(self) -> Iterator[None]:
-        rules = [shape_rule(self.limits.max_depth, self.limits.max_aliases)]
-        if not self.limits.introspection:
-            rules.append(NoIntrospection)
-        context = self.execution_context
-        context.validation_rules = (*context.validation_rules, *rules)
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is None and context.query:
-            try:
-                context.graphql_document = _parse(context.query, self.limits.max_tokens)
-            except GraphQLSyntaxError as error:
-                if "Document contains more than" not in error.message:
-                    raise
-                raise limit_error(
-                    f"The document has more than {self.limits.max_tokens} tokens (or comments),"
-                    " the most this server parses.",
-                    "MAX_TOKENS_EXCEEDED",
-                    maxTokens=self.limits.max_tokens,
-                ) from None
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        assert context.graphql_document is not None
-        nodes = _count_remembered(
-            context.schema._schema,
-            context.graphql_document,
-            context.operation_name,
-            context.variables,
+def check_node_budget(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, object] | None,
+    limits: QueryLimits,
+) -> None:
+    """Refuse (QUERY_TOO_COSTLY) an operation that may return more objects than allowed."""
+    nodes = _count_remembered(schema, document, operation_name, variables)
+    if nodes is not None and nodes > limits.max_nodes:
+        raise limit_error(
+            f"The query may return up to {nodes:,} objects; at most "
+            f"{limits.max_nodes:,} are allowed. Ask for smaller pages (`first`/`last`) "
+            "or fewer nested lists.",
+            "QUERY_TOO_COSTLY",
+            nodes=nodes,
+            maxNodes=limits.max_nodes,
         )
-        if nodes is not None and nodes > self.limits.max_nodes:
-            raise limit_error(
-                f"The query may return up to {nodes:,} objects; at most "
-                f"{self.limits.max_nodes:,} are allowed. Ask for smaller pages (`first`/`last`) "
-                "or fewer nested lists.",
-                "QUERY_TOO_COSTLY",
-                nodes=nodes,
-                maxNodes=self.limits.max_nodes,
-            )
-        yield

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.audit import AuditQuery
@@ -29,8 +30,8 @@ from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
 from schema.execution import FastExecutionContext
-from schema.extensions import ConfirmCaller, ErrorPolicy, ReleaseSession
-from schema.limits import QueryLimiter, QueryLimits
+from schema.extensions import RequestPipeline, cached_validation
+from schema.limits import QueryLimits
 from schema.scalars import MONEY_SCALAR, Money
 
 # One root type per domain, each beside its resolvers; adding a domain adds one entry here.
@@ -81,11 +82,25 @@ Mutation = merge_types(
 
 
 class DealerdeskSchema(strawberry.Schema):
+    """The schema with dealerdesk's request pipeline (schema/extensions.py) around each
+    operation, under these query limits."""
+
+    limits: QueryLimits = QueryLimits()
+    _validate = staticmethod(cached_validation(512))
+
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        return []  # the pipeline does their work, without building them per request
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> RequestPipeline:
+        return RequestPipeline(execution_context, self.limits, self._validate)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
-        """ErrorPolicy logs what deserves it (unexpected errors, with the request id);
-        Strawberry's default would log every refusal as an error. Without introspection,
-        "Did you mean ...?" hints (of fields, arguments, types, enum values) go too: they
-        would reveal the schema piece by piece."""
+        """The pipeline's error policy logs what deserves it (unexpected errors, with the
+        request id); Strawberry's default would log every refusal as an error. Without
+        introspection, "Did you mean ...?" hints (of fields, arguments, types, enum values)
+        go too: they would reveal the schema piece by piece."""
         if self.config.disable_field_suggestions:
             for error in errors:
                 error.message = without_suggestion(error.message)
@@ -98,7 +113,7 @@ def without_suggestion(message: str) -> str:
 
 def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # noqa: B008
     """The executable schema under these limits (the SDL is the same for any limits)."""
-    return DealerdeskSchema(
+    built = DealerdeskSchema(
         query=Query,
         mutation=Mutation,
         execution_context_class=FastExecutionContext,
@@ -106,17 +121,9 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # no
             scalar_map={Money: MONEY_SCALAR},
             disable_field_suggestions=not limits.introspection,
         ),
-        extensions=[
-            ErrorPolicy,
-            ReleaseSession,
-            # Factories: one instance per request. QueryLimiter parses (through a cache shared
-            # by all requests), so Strawberry's ParserCache is not needed.
-            lambda: QueryLimiter(limits),
-            lambda: ValidationCache(maxsize=512),
-            # Last: its on_execute runs after the node budget's, so refused work costs no SQL.
-            ConfirmCaller,
-        ],
     )
+    built.limits = limits
+    return built
 
 
 schema = build_schema()
