@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache, cached_property
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -47,19 +47,32 @@ class MissingRow(LookupError):
 
 class RowSpec(Generic[T]):
     """How one table's rows become one GraphQL type, with the SQL to read them by id and by
-    a parent column written once, at import (sent with asyncpg: see TenantDB.fetch)."""
+    a parent column written once, at import (sent with asyncpg: see TenantDB.fetch).
 
-    def __init__(self, table: Table, cls: type[T]) -> None:
+    A narrowed spec (`narrowed`) reads some of the columns only, and builds objects with
+    those attributes only: for an operation that selects no others (resolvers/narrowing.py).
+    """
+
+    def __init__(self, table: Table, cls: type[T], columns: Sequence[str] | None = None) -> None:
         self.table = table
         self.cls = cls
-        self.columns = [column.name for column in table.columns]
+        self.columns = [c.name for c in table.columns if columns is None or c.name in columns]
+        self.partial = columns is not None
         # Names from our own table metadata, quoted: no input reaches these strings.
         self.select = (
             f"SELECT {', '.join(_quote(c) for c in self.columns)} FROM {_quote(table.name)}"  # noqa: S608
         )
         self.by_id = f"{self.select} WHERE id = ANY($1::bigint[])"
         self.id_index = self.columns.index("id")
-        self.build = row_builder(cls, self.columns, table)
+        self.build = row_builder(cls, self.columns, table, partial=self.partial)
+        self._narrowed: dict[frozenset[str], RowSpec[T]] = {}
+
+    def narrowed(self, columns: frozenset[str]) -> RowSpec[T]:
+        """This spec reading only these columns (made once per set)."""
+        found = self._narrowed.get(columns)
+        if found is None:
+            found = self._narrowed[columns] = RowSpec(self.table, self.cls, sorted(columns))
+        return found
 
     def by_parent(self, parent: str, order_by: Sequence[ColumnElement[object]]) -> str:
         order = ", ".join(
@@ -220,7 +233,11 @@ async def load_joined(
                 parent_loader.remember(key, None)
 
 
-_JOINED: dict[tuple[str, tuple[tuple[str, str], ...], bool], tuple[str, tuple[int, ...]]] = {}
+# By shape, and by the specs themselves (a narrowed spec reads other columns; specs are made
+# once and never freed, so their ids are stable keys).
+_JOINED: dict[
+    tuple[str, tuple[tuple[str, str], ...], bool, tuple[int, ...]], tuple[str, tuple[int, ...]]
+] = {}
 
 
 def _joined_sql(
@@ -230,7 +247,7 @@ def _joined_sql(
     ... WHERE p.id = ANY($1); and where each related row's columns start. Made once per
     shape; names from our own table metadata, quoted."""
     shape = tuple((r.column, r.loader.spec.table.name) for r in relations)
-    key = (parent.table.name, shape, with_parent)
+    key = (parent.table.name, shape, with_parent, tuple(id(r.loader.spec) for r in relations))
     if key not in _JOINED:
         parts = ["p.id", *(f"p.{_quote(column)}" for column, _ in shape)]
         if with_parent:
@@ -256,7 +273,7 @@ def _joined_sql(
 def _shifted(spec: RowSpec[T], offset: int) -> Callable[[Any], T]:
     """The spec's builder for rows where its columns start at `offset`."""
     padding = [f"\x00{i}" for i in range(offset)]  # names no column has
-    return row_builder(spec.cls, [*padding, *spec.columns], spec.table)
+    return row_builder(spec.cls, [*padding, *spec.columns], spec.table, partial=spec.partial)
 
 
 K = TypeVar("K")
@@ -330,7 +347,17 @@ class Loaders:
 
     def __init__(self, db: TenantDB) -> None:
         self._db = db
+        self._narrow: Mapping[str, frozenset[str]] = {}
         db.on_commit(self.clear_all)
+
+    def narrow(self, columns: Mapping[str, frozenset[str]]) -> None:
+        """Read only these columns of these tables (by table name) in this operation; set
+        before any loader is made (resolvers/narrowing.py)."""
+        self._narrow = columns
+
+    def _spec(self, spec: RowSpec[T]) -> RowSpec[T]:
+        columns = self._narrow.get(spec.table.name)
+        return spec if columns is None else spec.narrowed(columns)
 
     def clear_all(self) -> None:
         for loader in vars(self).values():
@@ -339,25 +366,25 @@ class Loaders:
 
     @cached_property
     def dealership(self) -> ByIdLoader[Dealership]:
-        return ByIdLoader(self._db, DEALERSHIPS)
+        return ByIdLoader(self._db, self._spec(DEALERSHIPS))
 
     @cached_property
     def user(self) -> ByIdLoader[User]:
-        return ByIdLoader(self._db, USERS)
+        return ByIdLoader(self._db, self._spec(USERS))
 
     @cached_property
     def customer(self) -> ByIdLoader[Customer]:
-        return ByIdLoader(self._db, CUSTOMERS)
+        return ByIdLoader(self._db, self._spec(CUSTOMERS))
 
     @cached_property
     def customer_note(self) -> ByIdLoader[CustomerNote]:
-        return ByIdLoader(self._db, CUSTOMER_NOTES)
+        return ByIdLoader(self._db, self._spec(CUSTOMER_NOTES))
 
     @cached_property
     def customer_notes(self) -> ByParentLoader[CustomerNote]:
         return ByParentLoader(
             self._db,
-            CUSTOMER_NOTES,
+            self._spec(CUSTOMER_NOTES),
             "customer_id",
             order_by=(CUSTOMER_NOTES.table.c.created_at.desc(), CUSTOMER_NOTES.table.c.id.desc()),
         )
@@ -382,7 +409,7 @@ class Loaders:
 
     @cached_property
     def vehicle(self) -> ByIdLoader[Vehicle]:
-        return ByIdLoader(self._db, VEHICLES)
+        return ByIdLoader(self._db, self._spec(VEHICLES))
 
     @cached_property
     def dealership_today(self) -> BatchLoader[int, date, date]:
@@ -401,75 +428,75 @@ class Loaders:
 
     @cached_property
     def fee_template(self) -> ByIdLoader[FeeTemplate]:
-        return ByIdLoader(self._db, FEE_TEMPLATES)
+        return ByIdLoader(self._db, self._spec(FEE_TEMPLATES))
 
     @cached_property
     def appointment(self) -> ByIdLoader[Appointment]:
-        return ByIdLoader(self._db, APPOINTMENTS)
+        return ByIdLoader(self._db, self._spec(APPOINTMENTS))
 
     @cached_property
     def customer_appointments(self) -> ByParentLoader[Appointment]:
-        return ByParentLoader(self._db, APPOINTMENTS, "customer_id", order_by=_BY_START)
+        return ByParentLoader(self._db, self._spec(APPOINTMENTS), "customer_id", order_by=_BY_START)
 
     @cached_property
     def deal_appointments(self) -> ByParentLoader[Appointment]:
-        return ByParentLoader(self._db, APPOINTMENTS, "deal_id", order_by=_BY_START)
+        return ByParentLoader(self._db, self._spec(APPOINTMENTS), "deal_id", order_by=_BY_START)
 
     @cached_property
     def quick_quote(self) -> ByIdLoader[QuickQuote]:
-        return ByIdLoader(self._db, QUICK_QUOTES)
+        return ByIdLoader(self._db, self._spec(QUICK_QUOTES))
 
     @cached_property
     def quick_quote_contact(self) -> ByIdLoader[QuickQuoteContact]:
-        return ByIdLoader(self._db, QUICK_QUOTE_CONTACTS)
+        return ByIdLoader(self._db, self._spec(QUICK_QUOTE_CONTACTS))
 
     @cached_property
     def quick_quote_contacts(self) -> ByParentLoader[QuickQuoteContact]:
-        return ByParentLoader(self._db, QUICK_QUOTE_CONTACTS, "quick_quote_id")
+        return ByParentLoader(self._db, self._spec(QUICK_QUOTE_CONTACTS), "quick_quote_id")
 
     @cached_property
     def deal(self) -> ByIdLoader[Deal]:
-        return ByIdLoader(self._db, DEALS)
+        return ByIdLoader(self._db, self._spec(DEALS))
 
     @cached_property
     def customer_deals(self) -> ByParentLoader[Deal]:
-        return ByParentLoader(self._db, DEALS, "customer_id", order_by=_NEWEST_DEALS)
+        return ByParentLoader(self._db, self._spec(DEALS), "customer_id", order_by=_NEWEST_DEALS)
 
     @cached_property
     def vehicle_deals(self) -> ByParentLoader[Deal]:
-        return ByParentLoader(self._db, DEALS, "vehicle_id", order_by=_NEWEST_DEALS)
+        return ByParentLoader(self._db, self._spec(DEALS), "vehicle_id", order_by=_NEWEST_DEALS)
 
     @cached_property
     def deal_scenario(self) -> ByIdLoader[DealScenario]:
-        return ByIdLoader(self._db, DEAL_SCENARIOS)
+        return ByIdLoader(self._db, self._spec(DEAL_SCENARIOS))
 
     @cached_property
     def deal_scenarios(self) -> ByParentLoader[DealScenario]:
-        return ByParentLoader(self._db, DEAL_SCENARIOS, "deal_id")
+        return ByParentLoader(self._db, self._spec(DEAL_SCENARIOS), "deal_id")
 
     @cached_property
     def trade_vehicle(self) -> ByIdLoader[TradeVehicle]:
-        return ByIdLoader(self._db, TRADE_VEHICLES)
+        return ByIdLoader(self._db, self._spec(TRADE_VEHICLES))
 
     @cached_property
     def deal_trade_vehicles(self) -> ByParentLoader[TradeVehicle]:
-        return ByParentLoader(self._db, TRADE_VEHICLES, "deal_id")
+        return ByParentLoader(self._db, self._spec(TRADE_VEHICLES), "deal_id")
 
     @cached_property
     def customer_trade_vehicles(self) -> ByParentLoader[TradeVehicle]:
-        return ByParentLoader(self._db, TRADE_VEHICLES, "customer_id")
+        return ByParentLoader(self._db, self._spec(TRADE_VEHICLES), "customer_id")
 
     @cached_property
     def tax_jurisdiction(self) -> ByIdLoader[TaxJurisdiction]:
-        return ByIdLoader(self._db, TAX_JURISDICTIONS)
+        return ByIdLoader(self._db, self._spec(TAX_JURISDICTIONS))
 
     @cached_property
     def lender(self) -> ByIdLoader[Lender]:
-        return ByIdLoader(self._db, LENDERS)
+        return ByIdLoader(self._db, self._spec(LENDERS))
 
     @cached_property
     def lender_program(self) -> ByIdLoader[LenderProgram]:
-        return ByIdLoader(self._db, LENDER_PROGRAMS)
+        return ByIdLoader(self._db, self._spec(LENDER_PROGRAMS))
 
     @cached_property
     def lender_programs(self) -> ByParentLoader[LenderProgram]:
@@ -480,30 +507,30 @@ class Loaders:
 
     @cached_property
     def rate_request(self) -> ByIdLoader[RateRequest]:
-        return ByIdLoader(self._db, RATE_REQUESTS)
+        return ByIdLoader(self._db, self._spec(RATE_REQUESTS))
 
     @cached_property
     def deal_rate_requests(self) -> ByParentLoader[RateRequest]:
-        return ByParentLoader(self._db, RATE_REQUESTS, "deal_id")
+        return ByParentLoader(self._db, self._spec(RATE_REQUESTS), "deal_id")
 
     @cached_property
     def lender_decision(self) -> ByIdLoader[LenderDecision]:
-        return ByIdLoader(self._db, LENDER_DECISIONS)
+        return ByIdLoader(self._db, self._spec(LENDER_DECISIONS))
 
     @cached_property
     def rate_request_decisions(self) -> ByParentLoader[LenderDecision]:
         table = LENDER_DECISIONS.table
         return ByParentLoader(
             self._db,
-            LENDER_DECISIONS,
+            self._spec(LENDER_DECISIONS),
             "rate_request_id",
             order_by=(table.c.decided_at, table.c.id),
         )
 
     @cached_property
     def audit_log(self) -> ByIdLoader[AuditLog]:
-        return ByIdLoader(self._db, AUDIT_LOGS)
+        return ByIdLoader(self._db, self._spec(AUDIT_LOGS))
 
     @cached_property
     def security_audit_log(self) -> ByIdLoader[SecurityAuditLog]:
-        return ByIdLoader(self._db, SECURITY_AUDIT_LOGS)
+        return ByIdLoader(self._db, self._spec(SECURITY_AUDIT_LOGS))

@@ -49,10 +49,13 @@ def from_row(cls: type[T], row: object) -> T:
     return cls(**values)
 
 
-def row_builder(cls: type[T], columns: Sequence[str], table: Table) -> Callable[[Row], T]:
+def row_builder(
+    cls: type[T], columns: Sequence[str], table: Table, *, partial: bool = False
+) -> Callable[[Row], T]:
     """A fast constructor of `cls` from database rows whose values come in `columns` order
     (asyncpg records): the fields are set directly, without the dataclass __init__, and
-    each column is converted as SQLAlchemy would (enums, INET, JSON)."""
+    each column is converted as SQLAlchemy would (enums, INET, JSON). `partial`: the rows
+    hold some of the columns only, and the objects get those fields only."""
     index = {name: i for i, name in enumerate(columns)}
     plan: list[tuple[str, int, Callable[[object], object] | None]] = []
     type_name = cls.__name__
@@ -63,7 +66,7 @@ def row_builder(cls: type[T], columns: Sequence[str], table: Table) -> Callable[
             plan.append((name, index["id"], None))
         elif name in index:
             plan.append((name, index[name], _converter(table.c[name].type)))
-        else:
+        elif not partial:
             raise TypeError(f"{type_name}.{name} has no column in {table.name}")
     # The constructor is generated (as dataclasses generates __init__): one dict display
     # per row instead of a loop over the plan, which on a page of deals is several times

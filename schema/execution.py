@@ -138,7 +138,8 @@ def _make_plan(field_def: GraphQLField) -> _Plan:
         def fast(source: Any, _context: Any) -> object:
             return getattr(source, name)
 
-    plan = _Plan(_DIRECT, field_def, resolve=fast, nullable=nullable)
+    attribute = field.python_name if metadata.get(FAST_RESOLVER) is None else ""
+    plan = _Plan(_DIRECT, field_def, attribute, resolve=fast, nullable=nullable)
     item_type: GraphQLOutputType | None = None
     if isinstance(named, GraphQLList):
         item_type = named.of_type
@@ -149,6 +150,21 @@ def _make_plan(field_def: GraphQLField) -> _Plan:
         if isinstance(origin, type):
             plan.object_type, plan.origin, plan.item_type = named, origin, item_type
     return plan
+
+
+# field_access: the field is a `fast_field` (a relation read from the loaders).
+RELATION = "<relation>"
+
+
+def field_access(field_def: GraphQLField) -> str | None:
+    """What answering this field reads of its object, for fields the fast path executes:
+    the attribute's name (a plain attribute: a scalar, an enum or objects), or RELATION for
+    a `fast_field` (which reads only its object's keys). None for a field with a resolver
+    of its own, arguments, or extensions: it may read anything."""
+    plan = _field_plan(field_def)
+    if plan.kind == _NORMAL:
+        return None
+    return plan.python_name or RELATION
 
 
 def _coerce_of(named: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
@@ -177,9 +193,11 @@ def fast_field(
     description: str | None = None,
     deprecation_reason: str | None = None,
 ) -> Callable[[FastResolver], Any]:
-    """Declare a field without arguments answered by `method(self, context)` - typically a
-    relation read from the request's loaders. FastExecutionContext calls the method directly;
-    for any other executor a Strawberry resolver around it answers the same."""
+    """Declare a field without arguments answered by `method(self, context)`: a relation
+    read from the request's loaders. FastExecutionContext calls the method directly; for any
+    other executor a Strawberry resolver around it answers the same. The method reads
+    nothing of its object but keys (`id`, `*_id` columns): operations that read only some
+    columns (resolvers/narrowing.py) rely on it."""
 
     def declare(method: FastResolver) -> Any:
         def resolver(root: Any, info: Info) -> object:

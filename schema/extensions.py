@@ -27,6 +27,7 @@ from strawberry.types import ExecutionContext
 
 from db.errors import DomainError
 from resolvers.context import Context
+from resolvers.narrowing import narrowed_columns
 from schema.limits import QueryLimits, check_node_budget, parse_limited, validation_rules
 
 if TYPE_CHECKING:
@@ -105,9 +106,15 @@ class RequestPipeline(SchemaExtensionsRunner):
             execution.variables,
             self.limits,
         )
+        context = execution.context
+        if isinstance(context, Context):
+            context.loaders.narrow(
+                narrowed_columns(
+                    execution.schema._schema, execution.graphql_document, execution.operation_name
+                )
+            )
         # The caller is confirmed in the database once the operation has passed validation
         # and limits, before any resolver runs.
-        context = execution.context
         confirm = getattr(context, "confirm_caller", None)
         if confirm is not None:
             context.confirm_caller = None
