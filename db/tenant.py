@@ -19,16 +19,17 @@ transaction, and SQLAlchemy's statement building would cost more than they do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import NamedTuple, TypeVar
 
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import PoolProxiedConnection
@@ -64,6 +65,34 @@ _BIND_CALLER = (
     "/* caller check */ SELECT caller_id, caller_dealership_id, caller_role, caller_actions,"
     " session_live FROM dealerdesk_bind_caller($1, $2, $3, $4)"
 )
+_BIND_KNOWN_CALLER = (
+    "/* caller check */ SELECT dealerdesk_bind_known_caller($1, $2, $3, $4, $5)"  # migration 0008
+)
+# dealerdesk_bind_known_caller's refusal: the caller is not as last confirmed.
+CALLER_CHANGED = "DDC01"
+# What may be written into the statements read transactions open with (sent with their
+# values in, as the simple protocol that lets BEGIN travel with them requires): numbers,
+# UUIDs, and names and digests of these characters only.
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.]*")
+
+
+def _literal(value: int | str | uuid.UUID | None) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, uuid.UUID):
+        return f"'{value}'::uuid"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and _PLAIN_TEXT.fullmatch(value):
+        return f"'{value}'"
+    raise ValueError(f"not a value to write into a statement: {value!r}")
+
+
+def _with_values(statement: str, *values: int | str | uuid.UUID | None) -> str:
+    """The statement with its $n parameters replaced by these values, as literals."""
+    for n in range(len(values), 0, -1):  # $10 before $1
+        statement = statement.replace(f"${n}", _literal(values[n - 1]))
+    return statement
 
 
 class ConfirmedCaller(NamedTuple):
@@ -117,38 +146,46 @@ def tenant_session(
 
 
 class _ReadTransaction:
-    """A read transaction on a pooled connection, begun by its first statement (the binding)
-    sent through the driver adapter's own cursor: no Connection, no ORM session. A request
-    that reads only through `fetch` (the caller check, dataloaders) needs nothing more; one
-    that needs the ORM gets a session joined to this same transaction (`session`)."""
+    """A read transaction on a pooled connection, begun and ended by statements sent through
+    asyncpg itself: BEGIN travels with the binding statement in one simple-protocol message
+    (one round trip), and no Connection or ORM session is made. A request that reads only
+    through `fetch` (the caller check, dataloaders) needs nothing more; one that needs the
+    ORM gets a session joined to this same transaction (`session`).
 
-    __slots__ = ("driver", "fairy", "orm")
+    While it is open, SQLAlchemy's driver adapter is told it is in autocommit mode, so it
+    neither begins a transaction of its own nor ends this one behind our back (a joined
+    session's rollback, the pool's reset); `end` rolls back and restores it."""
 
-    def __init__(self, fairy: PoolProxiedConnection, driver: asyncpg.Connection) -> None:
+    __slots__ = ("adapted", "driver", "fairy", "orm")
+
+    def __init__(self, fairy: PoolProxiedConnection) -> None:
         self.fairy = fairy
+        self.adapted = fairy.dbapi_connection
+        driver = fairy.driver_connection
+        assert isinstance(driver, asyncpg.Connection)
         self.driver = driver
         self.orm: AsyncSession | None = None
 
     @classmethod
     async def begin(
-        cls, engine: AsyncEngine, statement: str, params: tuple[object, ...]
-    ) -> tuple[_ReadTransaction, Sequence[object] | None]:
-        """Check a connection out, run the binding statement in a new transaction, and return
-        the transaction with the statement's first row."""
-        fairy = await engine.raw_connection()
+        cls, engine: AsyncEngine, binding: str | None = None, counted_as: str | None = None
+    ) -> _ReadTransaction:
+        """Check a connection out and begin, with `binding` (values written in) in the same
+        round trip. Counted and timed as `counted_as`: the statement without its values."""
+        read = cls(await engine.raw_connection())
+        read.adapted.autocommit = True  # type: ignore[union-attr]
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
-            cursor = fairy.cursor()
-            # The adapter begins its transaction before the first statement, as any DBAPI
-            # connection does: so the pool's reset, or a session joined here, ends it.
-            row = await greenlet_spawn(_execute_first, cursor, statement, params)
-            note_statement(engine.sync_engine, statement, time.perf_counter() - started)
+            try:
+                await read.driver.execute("BEGIN" if binding is None else f"BEGIN; {binding}")
+            finally:
+                if counted_as is not None:
+                    note_statement(engine.sync_engine, counted_as, time.perf_counter() - started)
         except BaseException:
-            await greenlet_spawn(_discard, fairy)
+            with contextlib.suppress(Exception):
+                await read.end()
             raise
-        driver = fairy.driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        return cls(fairy, driver), row
+        return read
 
     def session(self, engine: AsyncEngine, info: dict[str, object]) -> AsyncSession:
         """An ORM session joined to this transaction (made on first use)."""
@@ -163,20 +200,18 @@ class _ReadTransaction:
 
     async def end(self) -> None:
         """Roll back (only units of work write) and return the connection to the pool; a
-        connection that cannot roll back is discarded by the pool rather than reused."""
+        connection that cannot roll back is discarded rather than reused."""
         orm, self.orm = self.orm, None
-        if orm is not None:
-            await orm.close()
+        try:
+            if orm is not None:
+                await orm.close()
+            await self.driver.execute("ROLLBACK")
+        except BaseException:
+            await greenlet_spawn(_discard, self.fairy)
+            raise
+        finally:
+            self.adapted.autocommit = False  # type: ignore[union-attr]
         await greenlet_spawn(self.fairy.close)
-
-
-def _execute_first(
-    cursor: DBAPICursor, statement: str, params: tuple[object, ...]
-) -> Sequence[object] | None:
-    cursor.execute(statement, params)
-    row = cursor.fetchone() if cursor.description else None
-    cursor.close()
-    return row
 
 
 def _discard(fairy: PoolProxiedConnection) -> None:
@@ -227,14 +262,14 @@ class TenantDB:
         """The open read transaction, begun and bound now if there is none (lock held)."""
         read = self._read
         if read is None:
-            params = (
+            binding = _with_values(
+                _BIND_READ,
                 APP_ROLE,
                 "" if self.dealership_id is None else str(self.dealership_id),
                 "" if self.user_id is None else str(self.user_id),
                 self.role or "",
             )
-            read, _ = await _ReadTransaction.begin(self._engine, _BIND_READ, params)
-            self._read = read
+            read = self._read = await _ReadTransaction.begin(self._engine, binding, _BIND_READ)
         return read
 
     async def bind(
@@ -263,9 +298,10 @@ class TenantDB:
         async with self._lock:
             await self._end_read()
             self._rebind(dealership_id, user_id, role)
-            self._read, row = await _ReadTransaction.begin(
-                self._engine, _BIND_CALLER, (dealership_id, user_id, role, session_id)
-            )
+            read = self._read = await _ReadTransaction.begin(self._engine)
+            started = time.perf_counter()
+            row = await read.driver.fetchrow(_BIND_CALLER, dealership_id, user_id, role, session_id)
+            note_statement(self._engine.sync_engine, _BIND_CALLER, time.perf_counter() - started)
             if row is None:
                 return None
             found_user, found_dealership, found_role, actions, live = row
@@ -275,6 +311,33 @@ class TenantDB:
             return ConfirmedCaller(
                 found_user, found_dealership, str(found_role), frozenset(actions or ()), bool(live)
             )
+
+    async def bind_known_caller(
+        self,
+        dealership_id: int,
+        *,
+        user_id: int,
+        role: str,
+        session_id: uuid.UUID | None,
+        actions_digest: str,
+    ) -> bool:
+        """Bind to a token's caller as an earlier `bind_caller` found them, and open the
+        request's read transaction with the statement that confirms they still are
+        (dealerdesk_bind_known_caller), in the round trip of BEGIN. False (and no
+        transaction open) when they are not: call `bind_caller`."""
+        async with self._lock:
+            await self._end_read()
+            self._rebind(dealership_id, user_id, role)
+            check = _with_values(
+                _BIND_KNOWN_CALLER, dealership_id, user_id, role, session_id, actions_digest
+            )
+            try:
+                self._read = await _ReadTransaction.begin(self._engine, check, _BIND_KNOWN_CALLER)
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate != CALLER_CHANGED:
+                    raise
+                return False
+            return True
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after each committed unit of work (e.g. to clear loader caches)."""
