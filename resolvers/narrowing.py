@@ -18,7 +18,6 @@ objects but keys.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 
 from graphql import (
     DocumentNode,
@@ -39,6 +38,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from resolvers.loaders import CUSTOMERS, DEAL_SCENARIOS, TRADE_VEHICLES, USERS, VEHICLES
 from schema.execution import RELATION, field_access
+from schema.memo import DocumentMemo
 
 # Root fields whose resolvers read nothing of the loaded objects but keys.
 ROOTS = frozenset({"deal", "deals"})
@@ -60,12 +60,16 @@ class _Unsafe(Exception):
     """A field that may read any attribute: the operation reads full rows."""
 
 
-# Documents compare by identity, and the parse cache hands out the same one for the same text.
-@lru_cache(maxsize=1024)
 def narrowed_columns(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
 ) -> Mapping[str, frozenset[str]]:
     """The columns to read, by table name, for this operation (empty: read full rows)."""
+    return _remembered(document, schema, operation_name)
+
+
+def _columns(
+    document: DocumentNode, schema: GraphQLSchema, operation_name: str | None
+) -> Mapping[str, frozenset[str]]:
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         return {}
@@ -87,6 +91,9 @@ def narrowed_columns(
     except _Unsafe:
         return {}
     return {table: frozenset(columns) for table, columns in selected.items()}
+
+
+_remembered = DocumentMemo(_columns, maxsize=1024)
 
 
 def _walk(

@@ -14,11 +14,16 @@ released before errors are masked and the operation noted.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+)
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -29,6 +34,7 @@ from db.errors import DomainError
 from resolvers.context import Context
 from resolvers.narrowing import narrowed_columns
 from schema.limits import QueryLimits, check_node_budget, parse_limited, validation_rules
+from schema.memo import DocumentMemo
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -55,7 +61,7 @@ class RequestPipeline(SchemaExtensionsRunner):
         self,
         execution_context: ExecutionContext,
         limits: QueryLimits,
-        validate: Callable[..., list[GraphQLError]],
+        validate: DocumentMemo[list[GraphQLError]],
     ) -> None:
         super().__init__(execution_context, [])
         self.limits = limits
@@ -92,8 +98,11 @@ class RequestPipeline(SchemaExtensionsRunner):
 
     def _validate_document(self) -> None:
         execution = self.execution_context
+        assert execution.graphql_document is not None
         execution.pre_execution_errors = self._validate(
-            execution.schema._schema, execution.graphql_document, execution.validation_rules
+            execution.graphql_document,
+            execution.schema._schema,
+            tuple(execution.validation_rules),
         )
 
     async def _start_execution(self) -> None:
@@ -246,7 +255,12 @@ def note_operation(execution: ExecutionContext, context: Context) -> None:
             return
 
 
-def cached_validation(maxsize: int) -> Callable[..., list[GraphQLError]]:
-    """GraphQL validation remembered by schema, document (the parse cache hands out the
-    same object for the same text) and rules."""
-    return lru_cache(maxsize=maxsize)(validate_document)
+def cached_validation(maxsize: int) -> DocumentMemo[list[GraphQLError]]:
+    """GraphQL validation remembered by document (see schema/memo.py), schema and rules."""
+
+    def validate(
+        document: DocumentNode, schema: GraphQLSchema, rules: tuple[type[ASTValidationRule], ...]
+    ) -> list[GraphQLError]:
+        return validate_document(schema, document, rules)
+
+    return DocumentMemo(validate, maxsize)

@@ -57,6 +57,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 
 from db.storage.pagination import DEFAULT_PAGE_SIZE
+from schema.memo import DocumentMemo
 
 
 @dataclass(frozen=True)
@@ -301,16 +302,18 @@ def _count_remembered(
         key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
     except TypeError:  # a value JSON cannot hold: count afresh
         return count_nodes(schema, document, operation_name, variables)
-    return _count_cached(schema, document, operation_name, key)
+    return _count_cached(document, schema, operation_name, key)
 
 
-@lru_cache(maxsize=1024)
-def _count_cached(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: bytes
+def _count_document(
+    document: DocumentNode, schema: GraphQLSchema, operation_name: str | None, variables: bytes
 ) -> int | None:
     return count_nodes(
         schema, document, operation_name, orjson.loads(variables) if variables else None
     )
+
+
+_count_cached = DocumentMemo(_count_document, maxsize=1024)
 
 
 # --- the checks the request pipeline makes (schema/extensions.py) ---------------------------

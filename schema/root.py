@@ -86,7 +86,7 @@ class DealerdeskSchema(strawberry.Schema):
     operation, under these query limits."""
 
     limits: QueryLimits = QueryLimits()
-    _validate = staticmethod(cached_validation(512))
+    _validate = cached_validation(512)
 
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
         return []  # the pipeline does their work, without building them per request
