@@ -278,7 +278,9 @@ async def test_the_default_tax_jurisdiction_must_be_ours_and_active(
         )
         is None
     )
-    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
+    events = await rows(
+        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs ORDER BY id"
+    )
     assert [e["details"]["entity"] for e in events] == ["TaxJurisdiction"]
 
     missing = await _update(

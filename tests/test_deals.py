@@ -525,7 +525,9 @@ async def test_cross_tenant_deal_and_user_ids_are_refused(
     assert await deal_version(engine, a, mine) == 1
     assert await audit(engine, a) == []
     assert await audit(engine, b) == []
-    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
+    events = await rows(
+        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs ORDER BY id"
+    )
     assert [e["details"]["entity"] for e in events] == ["Deal", "User"]
     unknown = await mutate(
         client, a.token, "updateDeal", {"id": gid("Deal", 999_999_999), "version": 1}

@@ -253,7 +253,9 @@ async def test_another_dealerships_scenario_is_refused(
     assert missing["__typename"] == "ResourceNotFoundError"
     for tenant in (a, b):
         assert await scalar(engine, tenant.dealership_id, "SELECT count(*) FROM rate_requests") == 0
-    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
+    events = await rows(
+        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs ORDER BY id"
+    )
     assert [(e["event"], e["details"]["entity"]) for e in events] == [
         ("tenant.cross_tenant_write", "DealScenario")
     ]

@@ -342,7 +342,9 @@ async def test_another_dealerships_jurisdiction_cannot_be_read_or_changed(
     )
     assert still == [{"rate": "7.5000", "is_active": True}]
     assert await scalar(engine, a.dealership_id, "SELECT count(*) FROM audit_logs") == 0
-    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
+    events = await rows(
+        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs ORDER BY id"
+    )
     assert [e["details"]["entity"] for e in events] == ["TaxJurisdiction", "TaxJurisdiction"]
 
 

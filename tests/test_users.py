@@ -486,7 +486,9 @@ async def test_user_writes_refuse_another_dealerships_user(
     assert await scalar(engine, b.dealership_id, "SELECT count(*) FROM password_reset_tokens") == 0
     assert await _audit_count(engine, a) == 0
     assert await _audit_count(engine, b) == 0
-    events = await rows(engine, a.dealership_id, "SELECT event, details FROM security_audit_logs")
+    events = await rows(
+        engine, a.dealership_id, "SELECT event, details FROM security_audit_logs ORDER BY id"
+    )
     assert len(events) == len(attempts) + 1
     assert {e["details"]["entity"] for e in events} == {"User"}
 
