@@ -91,7 +91,7 @@ class Requires(FieldExtension):
     def apply(self, field: StrawberryField) -> None:
         self.error_in_payload = _answers_with_error(field)
 
-    def _check(self, info: Info) -> PermissionDeniedError | None:
+    def check(self, info: Info) -> PermissionDeniedError | None:
         """None when allowed; the payload's error when refused (or raises, for queries)."""
         context = info.context
         principal = context.require_principal()
@@ -104,7 +104,7 @@ class Requires(FieldExtension):
         raise PermissionDenied(message)
 
     def resolve(self, next_: Resolver, source: Any, info: Info, **kwargs: Any) -> Any:
-        refused = self._check(info)
+        refused = self.check(info)
         if refused is not None:
             return refused
         return next_(source, info, **kwargs)
@@ -112,7 +112,7 @@ class Requires(FieldExtension):
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
     ) -> Any:
-        refused = self._check(info)
+        refused = self.check(info)
         if refused is not None:
             return refused
         return await next_(source, info, **kwargs)
@@ -122,7 +122,7 @@ class Public(Requires):
     """A field anyone may call, signed in or not (sign-in itself, resetPassword). Same
     interface as Requires, so the action is still declared."""
 
-    def _check(self, info: Info) -> PermissionDeniedError | None:
+    def check(self, info: Info) -> PermissionDeniedError | None:
         return None
 
 
@@ -163,6 +163,16 @@ class Sensitive(FieldExtension):
         if self._allowed(info):
             return await next_(source, info, **kwargs)
         return None if self.mask is None else self._masked(await next_(source, info, **kwargs))
+
+
+def direct_checks(field: StrawberryField) -> list[Callable[[Info], object]] | None:
+    """The checks of a field whose extensions are all Requires (or Public), to run without
+    Strawberry's extension chain (schema/execution.py install_lean_resolvers); None for a
+    field with any other extension."""
+    extensions = field.extensions or []
+    if not all(isinstance(e, Requires) for e in extensions):
+        return None
+    return [e.check for e in extensions if isinstance(e, Requires)]
 
 
 def requires(action: str) -> list[FieldExtension]:

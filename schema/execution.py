@@ -26,6 +26,7 @@ same queries, valid and failing, through both and compares them.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
@@ -41,15 +42,19 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
     GraphQLString,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry import ID as strawberry_ID
 from strawberry import Info
 from strawberry import field as strawberry_field
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
@@ -426,3 +431,106 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+# --- lean resolvers for root fields -----------------------------------------------------------
+
+_PLAIN_ARGUMENT_TYPES: tuple[object, ...] = (str, int, bool, float, strawberry_ID)
+
+
+def install_lean_resolvers(
+    schema: GraphQLSchema,
+    checks: Callable[[StrawberryField], list[Callable[[Any], object]] | None],
+    info_class: type[Info[Any, Any]],
+    argument_name: Callable[[StrawberryArgument], str],
+) -> int:
+    """Answer the root query fields that qualify without Strawberry's resolver wrapper, which
+    for every call builds the extension chain (functools.partial over each extension),
+    converts each argument by its type and name, and wraps the result to await it: for a
+    one-deal query that cost more than its permission check and resolver together.
+
+    A field qualifies when it is a module-level function of `(info, <arguments>)` whose
+    arguments are all plain scalars (ID, String, Int, Float, Boolean: graphql-core's values
+    are already what the function takes) and whose extensions are all permission checks
+    that `checks` can run directly (it returns None for any other field). The lean resolver
+    does what the wrapper does for such a field: builds the same Info, runs the checks (a
+    check returns a payload to answer with instead, or raises), and calls the function with
+    the arguments by their Python names. Returns how many fields qualified."""
+    query = schema.query_type
+    if query is None:
+        return 0
+    installed = 0
+    for field_def in query.fields.values():
+        field = (field_def.extensions or {}).get(BACKREF)
+        if not isinstance(field, StrawberryField):
+            continue
+        resolve = _lean_resolver(field, checks, info_class, argument_name)
+        if resolve is not None and set(field_def.args) != {n for n, _ in resolve.names}:
+            resolve = None
+        if resolve is not None:
+            field_def.resolve = resolve
+            installed += 1
+    return installed
+
+
+def _lean_resolver(
+    field: StrawberryField,
+    checks: Callable[[StrawberryField], list[Callable[[Any], object]] | None],
+    info_class: type[Info[Any, Any]],
+    argument_name: Callable[[StrawberryArgument], str],
+) -> _LeanResolver | None:
+    resolver = field.base_resolver
+    if resolver is None or field.permission_classes:
+        return None
+    field_checks = checks(field)
+    if field_checks is None:
+        return None
+    function = resolver.wrapped_func
+    if not inspect.isfunction(function):
+        return None  # a staticmethod or classmethod: not a root field of ours
+    parameters = list(inspect.signature(function).parameters.values())
+    if not parameters or parameters[0].name != "info":
+        return None
+    arguments = resolver.arguments
+    if [p.name for p in parameters[1:]] != [a.python_name for a in arguments]:
+        return None
+    names: list[tuple[str, str]] = []
+    for argument in arguments:
+        kind = argument.type
+        if isinstance(kind, StrawberryOptional):
+            kind = kind.of_type
+        if kind not in _PLAIN_ARGUMENT_TYPES:
+            return None
+        names.append((argument_name(argument), argument.python_name))
+
+    return _LeanResolver(field, function, field_checks, tuple(names), info_class)
+
+
+class _LeanResolver:
+    """A root field's resolver without Strawberry's wrapper (see install_lean_resolvers)."""
+
+    __slots__ = ("checks", "field", "function", "info_class", "names")
+
+    def __init__(
+        self,
+        field: StrawberryField,
+        function: Callable[..., Any],
+        checks: list[Callable[[Any], object]],
+        names: tuple[tuple[str, str], ...],
+        info_class: type[Info[Any, Any]],
+    ) -> None:
+        self.field = field
+        self.function = function
+        self.checks = checks
+        self.names = names  # (GraphQL name, Python name) of each argument
+        self.info_class = info_class
+
+    def __call__(self, _source: Any, info: Any, **kwargs: Any) -> Any:
+        strawberry_info = self.info_class(_raw_info=info, _field=self.field)
+        for check in self.checks:
+            refused = check(strawberry_info)
+            if refused is not None:
+                return refused
+        values = {python: kwargs[name] for name, python in self.names if name in kwargs}
+        # A coroutine function's call returns the awaitable graphql-core awaits.
+        return self.function(strawberry_info, **values)

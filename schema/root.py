@@ -20,6 +20,7 @@ from resolvers.deals import DealMutation, DealQuery
 from resolvers.fees import FeeMutation, FeeQuery
 from resolvers.lenders import LenderMutation, LenderQuery
 from resolvers.nodes import NodeQuery
+from resolvers.permissions import direct_checks
 from resolvers.permissions_admin import PermissionMutation, PermissionQuery
 from resolvers.quotes import QuickQuoteMutation, QuickQuoteQuery
 from resolvers.rate_requests import RateRequestMutation, RateRequestQuery
@@ -29,7 +30,7 @@ from resolvers.trade_vehicles import TradeVehicleMutation, TradeVehicleQuery
 from resolvers.users import UserMutation, UserQuery
 from resolvers.vehicles import VehicleMutation, VehicleQuery
 from resolvers.viewer import ViewerQuery
-from schema.execution import FastExecutionContext
+from schema.execution import FastExecutionContext, install_lean_resolvers
 from schema.extensions import RequestPipeline, cached_validation
 from schema.limits import QueryLimits
 from schema.scalars import MONEY_SCALAR, Money
@@ -123,6 +124,12 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> DealerdeskSchema:  # no
         ),
     )
     built.limits = limits
+    install_lean_resolvers(
+        built._schema,
+        direct_checks,
+        built.config.info_class,
+        built.config.name_converter.from_argument,
+    )
     return built
 
 

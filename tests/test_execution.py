@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import pytest
@@ -16,9 +18,12 @@ from starlette.routing import Route
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from db.errors import Unauthenticated
 from db.models.enums import Role
-from schema.execution import FastExecutionContext, fast_field
+from resolvers.permissions import direct_checks, requires
+from schema.execution import FastExecutionContext, fast_field, install_lean_resolvers
 from server.http import GraphQLEndpoint
+from server.tokens import Principal
 from tests.conftest import GraphQLClient
 from tests.factories import Factory
 
@@ -330,3 +335,102 @@ async def test_the_app_answers_the_same_with_and_without_the_fast_path(
             assert fast.get("data"), (role, name, fast)
             compared += 1
     assert compared == 2 * len(APP_QUERIES)
+
+
+# ---------------------------------------------------------------------------------------
+# Lean root resolvers (install_lean_resolvers): the same answers as Strawberry's wrapper.
+
+
+@dataclass
+class _Caller:
+    """What a permission check reads of the context: who calls, what their role may do, and
+    where refusals are noted."""
+
+    principal: Principal | None
+    actions: frozenset[str]
+    events: list[tuple[str, str, dict[str, object]]] = dataclass_field(default_factory=list)
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated("sign in first")
+        return self.principal
+
+    def note_security_event(self, event: str, outcome: str, details: dict[str, object]) -> None:
+        self.events.append((event, outcome, details))
+
+
+async def _thing(info: strawberry.Info, thing_id: strawberry.ID, size: int | None = 3) -> str:
+    return f"{thing_id}:{size}:{info.field_name}"
+
+
+def _echo(info: strawberry.Info, text: str) -> str:
+    return text[::-1]
+
+
+async def _filtered(info: strawberry.Info, names: list[str]) -> int:
+    return len(names)
+
+
+@strawberry.type
+class LeanQuery:
+    thing: str = strawberry.field(resolver=_thing, extensions=requires("thing.read"))
+    echo: str = strawberry.field(resolver=_echo, extensions=requires("echo.read"))
+    filtered: int = strawberry.field(resolver=_filtered, extensions=requires("thing.read"))
+
+
+def _lean_schemas() -> tuple[strawberry.Schema, strawberry.Schema, int]:
+    wrapped = strawberry.Schema(query=LeanQuery)
+    lean = strawberry.Schema(query=LeanQuery)
+    installed = install_lean_resolvers(
+        lean._schema,
+        direct_checks,
+        lean.config.info_class,
+        lean.config.name_converter.from_argument,
+    )
+    return wrapped, lean, installed
+
+
+@pytest.mark.parametrize(
+    ("query", "actions"),
+    [
+        ('{ thing(thingId: "7") echo(text: "abc") }', {"thing.read", "echo.read"}),
+        ('{ thing(thingId: "7", size: null) }', {"thing.read"}),
+        ('{ thing(thingId: "7", size: 9) filtered(names: ["a", "b"]) }', {"thing.read"}),
+        ('{ thing(thingId: "7") echo(text: "abc") }', {"thing.read"}),  # echo refused
+        ('{ echo(text: "abc") }', set()),
+        ("query($id: ID!) { thing(thingId: $id) }", {"thing.read"}),
+    ],
+)
+async def test_lean_root_resolvers_answer_as_strawberrys_wrapper(
+    query: str, actions: set[str]
+) -> None:
+    wrapped, lean, installed = _lean_schemas()
+    assert installed == 2  # `filtered` takes a list: Strawberry's wrapper converts it
+    caller = Principal(user_id=1, dealership_id=1, role=Role.SALES_MANAGER, token_id="t")
+    results = []
+    for schema in (wrapped, lean):
+        context = _Caller(caller, frozenset(actions))
+        result = await schema.execute(query, variable_values={"id": "x9"}, context_value=context)
+        results.append((result.data, [e.formatted for e in result.errors or []], context.events))
+    assert results[0] == results[1]
+
+
+async def test_lean_root_resolvers_refuse_the_anonymous_as_strawberrys_wrapper() -> None:
+    wrapped, lean, _ = _lean_schemas()
+    answers = []
+    for schema in (wrapped, lean):
+        result = await schema.execute(
+            '{ echo(text: "x") }', context_value=_Caller(None, frozenset())
+        )
+        answers.append((result.data, [e.formatted for e in result.errors or []]))
+    assert answers[0] == answers[1]
+    assert answers[0][1][0]["message"] == "sign in first"
+
+
+def test_the_applications_one_entity_fields_are_lean() -> None:
+    from schema.root import schema
+
+    fields = schema._schema.query_type.fields  # type: ignore[union-attr]
+    lean = {name for name, f in fields.items() if type(f.resolve).__name__ == "_LeanResolver"}
+    assert {"deal", "customer", "vehicle", "node", "viewer", "dealByNumber"} <= lean
+    assert "deals" not in lean  # filter and order inputs: Strawberry converts them
