@@ -10,9 +10,10 @@ Without a caller (sign-in, jobs, tests) `app.user_id` and `app.role` are empty: 
 session sees what the dealership binding allows, as before roles existed.
 
 A request with a token binds its read transaction with `bind_caller`, whose binding
-statement also confirms the caller (migration 0006), so the check costs no round trip.
-The binding statements are sent as they are (`exec_driver_sql`, or asyncpg itself for the
-read transactions TenantDB opens without a session): they run at the start of every
+statement also confirms the caller (migration 0006), so the check costs no round trip; a
+caller confirmed before is bound with `bind_known_caller` (migration 0008), whose statement
+travels with BEGIN. The binding statements are sent as they are (`exec_driver_sql` for
+units of work, asyncpg itself for read transactions): they run at the start of every
 transaction, and SQLAlchemy's statement building would cost more than they do.
 """
 
