@@ -11,7 +11,7 @@ session sees what the dealership binding allows, as before roles existed.
 
 A request with a token binds its read transaction with `bind_caller`, whose binding
 statement also confirms the caller (migration 0006), so the check costs no round trip; a
-caller confirmed before is bound with `bind_known_caller` (migration 0008), whose statement
+caller confirmed before is bound with `bind_known_caller` (migration 0009), whose statement
 travels with BEGIN. The binding statements are sent as they are (`exec_driver_sql` for
 units of work, asyncpg itself for read transactions): they run at the start of every
 transaction, and SQLAlchemy's statement building would cost more than they do.
@@ -64,10 +64,10 @@ _BIND_UNIT = (
 )
 _BIND_CALLER = (
     "/* caller check */ SELECT caller_id, caller_dealership_id, caller_role, caller_actions,"
-    " session_live FROM dealerdesk_bind_caller($1, $2, $3, $4)"
+    " session_live, permissions_version FROM dealerdesk_bind_caller($1, $2, $3, $4)"
 )
 _BIND_KNOWN_CALLER = (
-    "/* caller check */ SELECT dealerdesk_bind_known_caller($1, $2, $3, $4, $5)"  # migration 0008
+    "/* caller check */ SELECT dealerdesk_bind_known_caller($1, $2, $3, $4, $5)"  # migration 0009
 )
 # dealerdesk_bind_known_caller's refusal: the caller is not as last confirmed.
 CALLER_CHANGED = "DDC01"
@@ -104,6 +104,8 @@ class ConfirmedCaller(NamedTuple):
     role: str
     actions: frozenset[str]
     session_live: bool
+    # The dealership's permissions version (migration 0009): what bind_known_caller compares.
+    permissions_version: int
 
 
 class TenantSession(Session):
@@ -305,12 +307,14 @@ class TenantDB:
             note_statement(self._engine.sync_engine, _BIND_CALLER, time.perf_counter() - started)
             if row is None:
                 return None
-            found_user, found_dealership, found_role, actions, live = row
-            assert isinstance(found_user, int)
-            assert isinstance(found_dealership, int)
-            assert isinstance(actions, list | None)
+            found_user, found_dealership, found_role, actions, live, version = row
             return ConfirmedCaller(
-                found_user, found_dealership, str(found_role), frozenset(actions or ()), bool(live)
+                int(found_user),
+                int(found_dealership),
+                str(found_role),
+                frozenset(actions or ()),
+                bool(live),
+                int(version),
             )
 
     async def bind_known_caller(
@@ -320,17 +324,19 @@ class TenantDB:
         user_id: int,
         role: str,
         session_id: uuid.UUID | None,
-        actions_digest: str,
+        permissions_version: int,
     ) -> bool:
         """Bind to a token's caller as an earlier `bind_caller` found them, and open the
         request's read transaction with the statement that confirms they still are
-        (dealerdesk_bind_known_caller), in the round trip of BEGIN. False (and no
+        (dealerdesk_bind_known_caller: the user and their dealership active, the user's role
+        and the dealership's permissions version as found, the sign-in session live), in the
+        round trip of BEGIN. False (and no
         transaction open) when they are not: call `bind_caller`."""
         async with self._lock:
             await self._end_read()
             self._rebind(dealership_id, user_id, role)
             check = _with_values(
-                _BIND_KNOWN_CALLER, dealership_id, user_id, role, session_id, actions_digest
+                _BIND_KNOWN_CALLER, dealership_id, user_id, role, session_id, permissions_version
             )
             try:
                 self._read = await _ReadTransaction.begin(self._engine, check, _BIND_KNOWN_CALLER)

@@ -24,6 +24,9 @@ class Dealership(Timestamps, Base):
     state: Mapped[str | None] = mapped_column(Text)
     postal_code: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Goes up with each change to the dealership's role permissions (a trigger, migration
+    # 0009): what the known-caller check compares.
+    permissions_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class DealershipSettings(Versioned, Timestamps, Base):

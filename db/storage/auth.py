@@ -242,13 +242,13 @@ async def confirm_caller(
     key = (dealership_id, user_id, role, session_id)
     known = _KNOWN.get(key)
     if known is not None:
-        access, digest = known
+        access, version = known
         if await db.bind_known_caller(
             dealership_id,
             user_id=user_id,
             role=access.role.value,
             session_id=session_id,
-            actions_digest=digest,
+            permissions_version=version,
         ):
             return access
         _KNOWN.pop(key, None)
@@ -263,22 +263,17 @@ async def confirm_caller(
         session_live=row.session_live,
     )
     if access.session_live and access.role.value == role:
-        _KNOWN[key] = (access, actions_digest(access.actions))
+        _KNOWN[key] = (access, row.permissions_version)
         if len(_KNOWN) > _KNOWN_MAX:
             del _KNOWN[next(iter(_KNOWN))]
     return access
 
 
 # Callers confirmed before, by what their tokens claim (dealership, user, role, sign-in
-# session): their access as the database last gave it, and the digest of its actions.
-_KNOWN: dict[tuple[int, int, str | None, uuid.UUID | None], tuple[CallerAccess, str]] = {}
+# session): their access as the database last gave it, and the dealership's permissions
+# version then (migration 0009).
+_KNOWN: dict[tuple[int, int, str | None, uuid.UUID | None], tuple[CallerAccess, int]] = {}
 _KNOWN_MAX = 10_000
-
-
-def actions_digest(actions: frozenset[str]) -> str:
-    """As dealerdesk_bind_known_caller computes it (migration 0008): md5 of the actions,
-    sorted bytewise and comma-joined. A change detector, not a security measure."""
-    return hashlib.md5(",".join(sorted(actions)).encode(), usedforsecurity=False).hexdigest()
 
 
 async def role_access(session: AsyncSession, *, user: User) -> CallerAccess:
