@@ -120,16 +120,23 @@ def _bind_tenant(session: Session, transaction: SessionTransaction, connection: 
     dealership = info.get(DEALERSHIP_KEY)
     user = info.get(USER_KEY)
     timeout_ms = info.get(TX_TIMEOUT_KEY)
-    params: tuple[str, ...] = (
-        APP_ROLE,
-        "" if dealership is None else str(dealership),
-        "" if user is None else str(user),
-        str(info.get(ROLE_KEY) or ""),
-    )
+    params = _binding_values(dealership, user, info.get(ROLE_KEY))
     if timeout_ms is None:
         connection.exec_driver_sql(_BIND_READ, params)
     else:
         connection.exec_driver_sql(_BIND_UNIT, (*params, str(timeout_ms)))
+
+
+def _binding_values(
+    dealership: int | None, user: int | None, role: str | None
+) -> tuple[str, str, str, str]:
+    """The parameters of _BIND_READ (and the first four of _BIND_UNIT)."""
+    return (
+        APP_ROLE,
+        "" if dealership is None else str(dealership),
+        "" if user is None else str(user),
+        role or "",
+    )
 
 
 def tenant_session(
@@ -266,11 +273,7 @@ class TenantDB:
         read = self._read
         if read is None:
             binding = _with_values(
-                _BIND_READ,
-                APP_ROLE,
-                "" if self.dealership_id is None else str(self.dealership_id),
-                "" if self.user_id is None else str(self.user_id),
-                self.role or "",
+                _BIND_READ, *_binding_values(self.dealership_id, self.user_id, self.role)
             )
             read = self._read = await _ReadTransaction.begin(self._engine, binding, _BIND_READ)
         return read
@@ -330,8 +333,8 @@ class TenantDB:
         request's read transaction with the statement that confirms they still are
         (dealerdesk_bind_known_caller: the user and their dealership active, the user's role
         and the dealership's permissions version as found, the sign-in session live), in the
-        round trip of BEGIN. False (and no
-        transaction open) when they are not: call `bind_caller`."""
+        round trip of BEGIN. False (and no transaction open) when they are not: call
+        `bind_caller`."""
         async with self._lock:
             await self._end_read()
             self._rebind(dealership_id, user_id, role)

@@ -80,14 +80,14 @@ def _columns(
     }
     selected: dict[str, set[str]] = {}
     try:
-        for field_node, _ in _fields(schema, root, operation.selection_set, fragments, set()):
+        for field_node in _fields(root, operation.selection_set, fragments, set()):
             if field_node.name.value.startswith("__"):
                 continue
             if field_node.name.value not in ROOTS:
                 raise _Unsafe
             field_def = root.fields[field_node.name.value]
             if field_node.selection_set is not None:
-                _walk(schema, field_def, field_node.selection_set, fragments, selected, set())
+                _walk(field_def, field_node.selection_set, fragments, selected, set())
     except _Unsafe:
         return {}
     return {table: frozenset(columns) for table, columns in selected.items()}
@@ -97,7 +97,6 @@ _remembered = DocumentMemo(_columns, maxsize=1024)
 
 
 def _walk(
-    schema: GraphQLSchema,
     field_def: GraphQLField,
     selection_set: SelectionSetNode,
     fragments: Mapping[str, FragmentDefinitionNode],
@@ -112,43 +111,42 @@ def _walk(
         return
     seen.add(key)
     table = _table_of(named)
-    columns = None
+    # The columns read of this type so far (None: not a narrowable table), and all it has.
+    columns, all_columns = None, frozenset[str]()
     if table is not None:
         table_name, all_columns = table
         columns = selected.setdefault(table_name, _keys(all_columns))
     plumbing = named.name in _PLUMBING or named.name.endswith(_PLUMBING_SUFFIXES)
-    for field_node, parent in _fields(schema, named, selection_set, fragments, set()):
+    for field_node in _fields(named, selection_set, fragments, set()):
         name = field_node.name.value
         if name.startswith("__"):
             continue
-        child = parent.fields.get(name)
+        child = named.fields.get(name)
         if child is None:
             raise _Unsafe
         access = None if field_node.arguments else field_access(child)
         if access is None:
             if not plumbing:
                 raise _Unsafe
-        elif access != RELATION and table is not None:
-            assert columns is not None
+        elif access != RELATION and columns is not None:
             column = "id" if access in ("id", "pk") else access
-            if column not in table[1]:
+            if column not in all_columns:
                 raise _Unsafe  # an attribute that is not a column: built some other way
             columns.add(column)
         if field_node.selection_set is not None:
-            _walk(schema, child, field_node.selection_set, fragments, selected, seen)
+            _walk(child, field_node.selection_set, fragments, selected, seen)
 
 
 def _fields(
-    schema: GraphQLSchema,
     parent: GraphQLObjectType,
     selection_set: SelectionSetNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     spread: set[str],
-) -> Iterator[tuple[FieldNode, GraphQLObjectType]]:
-    """The field nodes of a selection set, through fragments, with the type they are on."""
+) -> Iterator[FieldNode]:
+    """The field nodes of a selection set on `parent`, through fragments on that type."""
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            yield selection, parent
+            yield selection
             continue
         condition: NamedTypeNode | None
         if isinstance(selection, FragmentSpreadNode):
@@ -164,7 +162,7 @@ def _fields(
             continue
         if condition is not None and condition.name.value != parent.name:
             raise _Unsafe  # a fragment on an interface or another type
-        yield from _fields(schema, parent, inner, fragments, spread)
+        yield from _fields(parent, inner, fragments, spread)
 
 
 def _table_of(named: GraphQLObjectType) -> tuple[str, frozenset[str]] | None:

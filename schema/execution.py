@@ -464,9 +464,7 @@ def install_lean_resolvers(
         field = (field_def.extensions or {}).get(BACKREF)
         if not isinstance(field, StrawberryField):
             continue
-        resolve = _lean_resolver(field, checks, info_class, argument_name)
-        if resolve is not None and set(field_def.args) != {n for n, _ in resolve.names}:
-            resolve = None
+        resolve = _lean_resolver(field_def, field, checks, info_class, argument_name)
         if resolve is not None:
             field_def.resolve = resolve
             installed += 1
@@ -474,6 +472,7 @@ def install_lean_resolvers(
 
 
 def _lean_resolver(
+    field_def: GraphQLField,
     field: StrawberryField,
     checks: Callable[[StrawberryField], list[Callable[[Any], object]] | None],
     info_class: type[Info[Any, Any]],
@@ -502,7 +501,8 @@ def _lean_resolver(
         if kind not in _PLAIN_ARGUMENT_TYPES:
             return None
         names.append((argument_name(argument), argument.python_name))
-
+    if set(field_def.args) != {name for name, _ in names}:
+        return None
     return _LeanResolver(field, function, field_checks, tuple(names), info_class)
 
 
