@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -79,3 +80,30 @@ async def test_sigterm_drains_in_flight_requests(
             process.kill()
             await process.wait()
         await admin.dispose()
+
+
+def test_worker_factory_settles_the_heap(database_url: str, settings: Settings) -> None:
+    """A worker's app is built with what it holds exempt from garbage collection (a full
+    collection walking the schema stalled every request in flight) and a young-generation
+    threshold above what one request allocates. Run in a fresh interpreter: freezing this
+    test process's heap would keep the rest of the suite's garbage."""
+    assert settings.auth_token_secret is not None
+    probe = (
+        "import gc; from server.main import create, YOUNG_THRESHOLD; create(); "
+        "print(gc.get_freeze_count(), gc.get_threshold()[0] == YOUNG_THRESHOLD)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "AUTH_TOKEN_SECRET": settings.auth_token_secret.get_secret_value(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    frozen, threshold_set = done.stdout.split()
+    assert int(frozen) > 50_000
+    assert threshold_set == "True"
