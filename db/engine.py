@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 import asyncpg
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from db.instrumentation import POOL_COLLECTOR, CountingQueuePool, instrument
 from db.urls import async_url
+
+_RETURNED_AT = "dealerdesk_returned_at"
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,12 @@ class PoolConfig:
                        idle pool below what it has opened, and never pre-opens on its own.
     connect_timeout -> asyncpg's connect timeout and pool_timeout (the wait for a free
                        connection when all max_size are in use).
-    idle_timeout    -> pool_recycle: a connection older than this is replaced at checkout.
-                       That is an age limit, not an idle limit; QueuePool has no idle reaper.
+    idle_timeout    -> a connection that sat in the pool longer than this is replaced when
+                       it is next checked out (a firewall or the server may have dropped it);
+                       QueuePool has no idle reaper, so the pool does not shrink.
+    max_lifetime    -> pool_recycle: a connection older than this is replaced at checkout.
+                       Hours, not seconds: a new connection costs its first requests a new
+                       backend's cold caches and statement preparation.
     statement_timeout -> PostgreSQL's statement_timeout for every session.
     """
 
@@ -35,7 +43,8 @@ class PoolConfig:
     max_size: int = 20
     min_size: int = 5
     connect_timeout_ms: int = 10_000
-    idle_timeout_ms: int = 30_000
+    idle_timeout_ms: int = 300_000
+    max_lifetime_ms: int = 1_800_000
     statement_timeout_ms: int = 30_000
     slow_query_ms: int = 1_000
     pre_ping: bool = False
@@ -49,7 +58,7 @@ def create_engine(config: PoolConfig) -> AsyncEngine:
         pool_size=config.max_size,
         max_overflow=0,
         pool_timeout=config.connect_timeout_ms / 1000,
-        pool_recycle=max(config.idle_timeout_ms / 1000, 1),
+        pool_recycle=max(config.max_lifetime_ms / 1000, 1),
         pool_pre_ping=config.pre_ping,
         json_deserializer=_json_loads,
         connect_args={
@@ -71,6 +80,7 @@ def create_engine(config: PoolConfig) -> AsyncEngine:
     )
     instrument(engine, config.slow_query_ms)
     event.listen(engine.sync_engine, "connect", _set_codecs)
+    _replace_when_idle(engine.sync_engine.pool, config.idle_timeout_ms / 1000)
     POOL_COLLECTOR.engines.append(engine)
     return engine
 
@@ -95,6 +105,23 @@ def _set_codecs(dbapi_connection: object, _record: object) -> None:
     decoding into Decimal (about a third of a deal page's row decoding was numerics), and
     the same values."""
     dbapi_connection.run_async(_numeric_as_text)  # type: ignore[attr-defined]
+
+
+def _replace_when_idle(pool: Pool, idle_timeout_s: float) -> None:
+    """Connections are stamped when returned to the pool; one checked out after sitting
+    there longer than `idle_timeout_s` is replaced (SQLAlchemy invalidates a connection whose
+    checkout handler raises DisconnectionError and connects anew)."""
+
+    @event.listens_for(pool, "checkin")
+    def _returned(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        if dbapi_connection is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _taken(dbapi_connection: object, record: ConnectionPoolEntry, proxy: object) -> None:
+        returned = record.info.pop(_RETURNED_AT, None)
+        if returned is not None and time.monotonic() - returned > idle_timeout_s:
+            raise exc.DisconnectionError("idle in the pool longer than DB_IDLE_TIMEOUT")
 
 
 async def warm(engine: AsyncEngine, count: int) -> None:

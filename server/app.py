@@ -57,6 +57,7 @@ def pool_config(settings: Settings, database_url: str) -> PoolConfig:
         min_size=settings.db_pool_min,
         connect_timeout_ms=settings.db_connect_timeout,
         idle_timeout_ms=settings.db_idle_timeout,
+        max_lifetime_ms=settings.db_max_lifetime,
         statement_timeout_ms=settings.db_statement_timeout,
         slow_query_ms=settings.db_slow_query_threshold,
         pre_ping=settings.db_pool_pre_ping,

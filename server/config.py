@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(20, ge=1, le=1000)
     db_pool_min: int = Field(5, ge=0, le=1000)
     db_connect_timeout: Millis = 10_000
-    db_idle_timeout: Millis = 30_000
+    db_idle_timeout: Millis = 300_000
+    db_max_lifetime: Millis = 1_800_000
     db_statement_timeout: Millis = 30_000
     db_slow_query_threshold: Millis = 1_000
     # Off: a round trip per request; a dropped connection is replaced when it fails (and a

@@ -31,6 +31,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         "DB_POOL_MIN",
         "DB_CONNECT_TIMEOUT",
         "DB_IDLE_TIMEOUT",
+        "DB_MAX_LIFETIME",
         "DB_STATEMENT_TIMEOUT",
         "DB_SLOW_QUERY_THRESHOLD",
         "APP_ENV",
@@ -39,7 +40,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert (settings.db_pool_max, settings.db_pool_min) == (20, 5)
     assert settings.db_connect_timeout == 10_000
-    assert settings.db_idle_timeout == 30_000
+    assert settings.db_idle_timeout == 300_000
+    assert settings.db_max_lifetime == 1_800_000
     assert settings.db_statement_timeout == 30_000
     assert settings.db_slow_query_threshold == 1_000
 

@@ -79,7 +79,7 @@ async def one_connection(
         auth_token_secret=TEST_SECRET,
         db_pool_max=1,
         db_pool_min=1,
-        # No recycling by age during the run: the same connection throughout.
+        # Not replaced for idling during the run: the same connection throughout.
         db_idle_timeout=600_000,
     )
     app = create_app(one, database_url)
