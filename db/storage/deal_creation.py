@@ -8,11 +8,11 @@ order, so that the locks every creation of a dealership needs are taken last:
  2. the caller's dealership exists and is active (read with its settings);
  3. the salesperson exists, is active and is the dealership's (someone other than the
     caller only for callers who may assign deals, deal.assign);
- 4. the existing customer (the dealership's own), or a new one (reusing a customer of the
-    dealership with the same e-mail instead of making a duplicate);
  7. and 8. the vehicle locked, checked available and set to pending - one update that only
     succeeds on an available vehicle (its row lock queues racers for one vehicle, and all
-    but the first then find it taken);
+    but the first then find it taken, before they have written anything);
+ 4. the existing customer (the dealership's own), or a new one (reusing a customer of the
+    dealership with the same e-mail instead of making a duplicate);
  6. the deal, under a placeholder number;
  9. and 10. the default scenario (priced from the dealership's deal type, term, tax and
     fees) and the deal pointing at it as its active one - one statement;
@@ -195,14 +195,14 @@ async def create_deal(
     )
     await checkpoint(3)
 
-    # 4. The customer.
-    customer, customer_created = await _customer(session, actor, request)
-    await checkpoint(4)
-
     # 7., 8. The vehicle, locked and held.
     list_price, msrp = await _hold_vehicle(session, request.vehicle_id)
     await checkpoint(7)
     await checkpoint(8)
+
+    # 4. The customer.
+    customer, customer_created = await _customer(session, actor, request)
+    await checkpoint(4)
 
     # The first scenario, priced (written at step 9).
     pricing = await scenarios.pricing_of(session, settings, list_price=list_price, msrp=msrp)
