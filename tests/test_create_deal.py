@@ -311,6 +311,11 @@ async def test_fifty_concurrent_calls_for_one_vehicle_have_one_winner(
     assert kinds.count("VehicleNotAvailableError") == 49, kinds
     winner = next(r for r in results if r["__typename"] == "CreateDealSuccess")
     deal_id = pk(winner["deal"]["id"])
+    # Each loser is told what holds the vehicle: the winner's deal.
+    losers = [r for r in results if r["__typename"] == "VehicleNotAvailableError"]
+    assert {(r["vehicleStatus"], r["heldByDealNumber"], r["field"][-1]) for r in losers} == {
+        ("PENDING", winner["deal"]["dealNumber"], "vehicleId")
+    }
     assert (
         await scalar(
             engine,
